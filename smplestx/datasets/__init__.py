@@ -1,0 +1,3 @@
+"""Datasets, transforms and samplers."""
+
+from . import samplers, transforms  # noqa: F401

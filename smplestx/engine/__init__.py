@@ -1,0 +1,3 @@
+"""Engine components: hooks (and, later, loops and optimizer constructors)."""
+
+from . import hooks  # noqa: F401

@@ -1,0 +1,1 @@
+"""Functional (tensor-level) evaluation helpers."""

@@ -1,0 +1,3 @@
+"""Models: backbones, heads, body models, losses, data preprocessors and estimators."""
+
+from . import backbones, body_models, data_preprocessors, estimators, heads, losses  # noqa: F401

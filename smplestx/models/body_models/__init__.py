@@ -1,0 +1,1 @@
+"""body models of smplestx."""

@@ -1,0 +1,1 @@
+"""Helpers for tests: synthetic inputs and fixture locations."""

@@ -1,0 +1,1 @@
+"""Visualization: renderers and visualizers."""
