@@ -1,0 +1,42 @@
+"""Shared pytest fixtures: locations of the synthetic body model and official outputs."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from smplestx.testing.fixtures import body_models_dir, official_tiny_dir
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _deterministic_threads():
+    """Keep numerics reproducible and leave the second core to other work."""
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope='session')
+def body_model_path() -> Path:
+    """The synthetic SMPL-X body-model folder (``../shared/fixtures/body_models``)."""
+    path = body_models_dir()
+    if path is None:
+        pytest.skip('synthetic body models not found: expected ../shared/fixtures/'
+                    'body_models next to the repo or $SMPLESTX_SHARED')
+    return path
+
+
+@pytest.fixture(scope='session')
+def official_tiny_path() -> Path:
+    """The official reference case (``../shared/fixtures/official_tiny``)."""
+    path = official_tiny_dir()
+    if path is None:
+        pytest.skip('official reference case not found: expected ../shared/fixtures/'
+                    'official_tiny next to the repo or $SMPLESTX_SHARED')
+    return path
+
+
+@pytest.fixture(scope='session')
+def official_io(official_tiny_path) -> dict:
+    """All arrays of ``official_tiny/io.npz`` as a dict."""
+    with np.load(official_tiny_path / 'io.npz') as data:
+        return {k: data[k] for k in data.files}
