@@ -1,0 +1,90 @@
+"""Command-line plumbing shared by ``tools/train.py``, ``tools/test.py`` and the demo.
+
+Each tool only parses its arguments; merging them into the config and building the
+one Runner happens here so it can be unit-tested.
+"""
+
+import argparse
+import os.path as osp
+from typing import Optional
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from smplestx.registry import RUNNERS
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """Arguments every Runner-based tool takes."""
+    parser.add_argument('--work-dir', help='folder for logs, checkpoints and results')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config keys, e.g. train_cfg.max_iters=2 (merged last)')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+        help='job launcher (pytorch = torchrun)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Load a config file and merge ``--cfg-options`` into it."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file {path} does not exist')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def _set_work_dir(cfg: Config, args: argparse.Namespace) -> None:
+    if getattr(args, 'work_dir', None):
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+
+def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply ``tools/train.py`` arguments to ``cfg`` (``--cfg-options`` win)."""
+    _set_work_dir(cfg, args)
+    cfg.launcher = args.launcher
+    if getattr(args, 'amp', False):
+        optim_wrapper = cfg.optim_wrapper
+        optim_wrapper.type = 'DeviceAmpOptimWrapper'
+        optim_wrapper.setdefault('loss_scale', 'dynamic')
+    resume = getattr(args, 'resume', None)
+    if resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif resume is not None:
+        cfg.resume = True
+        cfg.load_from = resume
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def merge_test_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply ``tools/test.py`` arguments to ``cfg`` (``--cfg-options`` win)."""
+    _set_work_dir(cfg, args)
+    cfg.launcher = args.launcher
+    cfg.load_from = args.checkpoint
+    if getattr(args, 'out', None):
+        evaluator = cfg.test_evaluator
+        dump = dict(type='DumpResults', out_file_path=args.out)
+        if isinstance(evaluator, (list, tuple)):
+            cfg.test_evaluator = [*evaluator, dump]
+        elif 'metrics' in evaluator:
+            evaluator.metrics = [*evaluator.metrics, dump]
+        else:
+            cfg.test_evaluator = [evaluator, dump]
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def build_runner(cfg: Config) -> Runner:
+    """Build the one Runner every tool uses (``runner_type`` from the config)."""
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
