@@ -1,1 +1,5 @@
-"""backbones of smplestx."""
+"""Backbones of smplestx."""
+
+from .vit import ViT
+
+__all__ = ['ViT']

@@ -1,1 +1,5 @@
-"""data preprocessors of smplestx."""
+"""Data preprocessors of smplestx."""
+
+from .data_preprocessor import SMPLXDataPreprocessor
+
+__all__ = ['SMPLXDataPreprocessor']

@@ -1,1 +1,5 @@
-"""estimators of smplestx."""
+"""Estimators of smplestx."""
+
+from .smplestx import SMPLestX
+
+__all__ = ['SMPLestX']

@@ -1,1 +1,5 @@
-"""heads of smplestx."""
+"""Heads of smplestx."""
+
+from .smplx_transformer_head import SMPLXTransformerHead
+
+__all__ = ['SMPLXTransformerHead']

@@ -1,0 +1,223 @@
+"""Parameters, FLOPs and throughput of the SMPLest-X network per model size.
+
+For each size (config ``configs/smplestx/smplestx_vit-{size}_*.py``) it reports the
+parameter count, the FLOPs of one crop (``torch.utils.flop_counter``; one multiply-add
+counts as 2 FLOPs) and crops/s for each batch size and dtype on the CPU and, when
+present, the GPU. ``--compare-official`` instead times our forward against a faithful
+re-implementation of the official forward (``smplestx.testing.official_reference``),
+interleaving the two in one process, and prints the speed ratio.
+
+The network is the backbone and head (no SMPL-X layer) unless ``--body-model-dir`` is
+given, which adds the decoding (rotations, camera, SMPL-X) to both sides.
+
+Example (small, for a shared CPU)::
+
+    python tools/analysis_tools/benchmark_model.py --sizes s --batch-sizes 8 --iters 3
+    python tools/analysis_tools/benchmark_model.py --sizes s --batch-sizes 1 --compare-official
+"""
+
+import argparse
+import contextlib
+import glob
+import os.path as osp
+import statistics
+import time
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SIZES = ('tiny', 's', 'b', 'l', 'h')
+DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16}
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--sizes', nargs='+', default=['s'], choices=SIZES)
+    parser.add_argument('--batch-sizes', nargs='+', type=int, default=[1, 8, 32])
+    parser.add_argument('--dtypes', nargs='+', default=['fp32', 'bf16'], choices=list(DTYPES))
+    parser.add_argument('--iters', type=int, default=10, help='timed iterations')
+    parser.add_argument('--warmup', type=int, default=2, help='untimed iterations')
+    parser.add_argument('--devices', nargs='+', default=None,
+                        help='devices to time on (default: cpu, plus cuda when available)')
+    parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
+    parser.add_argument('--attn-impl', default='sdpa', choices=('sdpa', 'explicit'))
+    parser.add_argument('--compare-official', action='store_true',
+                        help='time ours against the official-forward reference, interleaved')
+    parser.add_argument('--body-model-dir', default=None,
+                        help='SMPL-X folder; when given, decoding and SMPL-X are timed too')
+    parser.add_argument('--config-dir', default=osp.join(REPO, 'configs', 'smplestx'))
+    return parser.parse_args(argv)
+
+
+def config_path(size: str, config_dir: str) -> str:
+    """The config file of a size (``smplestx_vit-{size}_*.py``)."""
+    matches = sorted(glob.glob(osp.join(config_dir, f'smplestx_vit-{size}_*.py')))
+    if not matches:
+        raise FileNotFoundError(f'no config smplestx_vit-{size}_*.py in {config_dir}')
+    return matches[0]
+
+
+def build_model(size: str, args: argparse.Namespace) -> torch.nn.Module:
+    """Build the estimator of ``size`` (random weights, eval mode)."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from smplestx.registry import MODELS
+
+    cfg = Config.fromfile(config_path(size, args.config_dir))
+    init_default_scope('smplestx')
+    model_cfg = cfg.model
+    model_cfg.init_cfg = None
+    model_cfg.backbone.init_cfg = None
+    model_cfg.backbone.attn_impl = args.attn_impl
+    model_cfg.head.attn_impl = args.attn_impl
+    model_cfg.head.loss = None
+    if args.body_model_dir:
+        model_cfg.head.body_model.body_model_dir = args.body_model_dir
+    else:
+        model_cfg.head.body_model = None
+    return MODELS.build(model_cfg).eval()
+
+
+def our_forward(model: torch.nn.Module, decode: bool) -> Callable[[torch.Tensor], object]:
+    """Our inference on a (B, 3, 512, 384) [0, 1] batch (subsample, backbone, head)."""
+
+    def run(img: torch.Tensor) -> object:
+        net_in = img[..., ::2, ::2]
+        if decode:
+            return model._forward(net_in)
+        return model.head(model.backbone(net_in))
+
+    return run
+
+
+def reference_forward(model: torch.nn.Module, decode: bool) -> Callable[[torch.Tensor], object]:
+    """The official-forward reference with our model's weights."""
+    from smplestx.testing.official_reference import OfficialReferenceNet, official_decode
+
+    backbone, head = model.backbone, model.head
+    ref = OfficialReferenceNet(backbone.embed_dim, len(backbone.blocks),
+                               backbone.blocks[0].attn.num_heads,
+                               dim_out=head.token_conv.out_features)
+    ref.load_smplestx_state_dict(model.state_dict())
+    ref.eval()
+
+    def run(img: torch.Tensor) -> object:
+        raw = ref(img)
+        return official_decode(raw, head.body_model, head.camera_3d_size) if decode else raw
+
+    run.module = ref
+    return run
+
+
+@contextlib.contextmanager
+def autocast(device: str, dtype: torch.dtype) -> Iterator[None]:
+    """bf16 autocast on ``device`` (nothing for fp32)."""
+    if dtype == torch.float32:
+        yield
+        return
+    with torch.autocast(device_type=torch.device(device).type, dtype=dtype):
+        yield
+
+
+def sync(device: str) -> None:
+    """Wait for the device."""
+    if torch.device(device).type == 'cuda':
+        torch.cuda.synchronize()
+
+
+def time_once(fn: Callable, img: torch.Tensor, device: str, dtype: torch.dtype) -> float:
+    """Seconds of one call."""
+    sync(device)
+    start = time.perf_counter()
+    with torch.inference_mode(), autocast(device, dtype):
+        fn(img)
+    sync(device)
+    return time.perf_counter() - start
+
+
+def count_flops(fn: Callable, device: str) -> int:
+    """FLOPs of one crop."""
+    img = torch.rand(1, 3, 512, 384, device=device)
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        fn(img)
+    return counter.get_total_flops()
+
+
+def devices(args: argparse.Namespace) -> List[str]:
+    """The devices to time on."""
+    if args.devices:
+        return args.devices
+    return ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+
+
+def benchmark(size: str, args: argparse.Namespace) -> List[Dict]:
+    """Throughput rows of one size."""
+    model = build_model(size, args)
+    decode = bool(args.body_model_dir)
+    params = sum(p.numel() for p in model.parameters())
+    flops = count_flops(our_forward(model, decode), 'cpu')
+    print(f'[{size}] params {params:,} ({params / 1e6:.1f}M), {flops / 1e9:.2f} GFLOPs/crop '
+          f'({"with" if decode else "without"} SMPL-X decoding)')
+    rows = []
+    for device in devices(args):
+        model.to(device)
+        ours = our_forward(model, decode)
+        ref = reference_forward(model, decode) if args.compare_official else None
+        if ref is not None:
+            ref.module.to(device)
+        for dtype_name in args.dtypes:
+            dtype = DTYPES[dtype_name]
+            for batch in args.batch_sizes:
+                img = torch.rand(batch, 3, 512, 384, device=device)
+                rows.append(time_size(size, device, dtype_name, dtype, batch, img, ours, ref,
+                                      args))
+        if ref is not None:
+            ref.module.to('cpu')
+        model.to('cpu')
+    return rows
+
+
+def time_size(size: str, device: str, dtype_name: str, dtype: torch.dtype, batch: int,
+              img: torch.Tensor, ours: Callable, ref: Optional[Callable],
+              args: argparse.Namespace) -> Dict:
+    """Time ours (and the reference, interleaved) on one batch; print and return a row."""
+    fns: List[Tuple[str, Callable]] = [('ours', ours)] + ([('official', ref)] if ref else [])
+    for _ in range(args.warmup):
+        for _, fn in fns:
+            time_once(fn, img, device, dtype)
+    times: Dict[str, List[float]] = {name: [] for name, _ in fns}
+    for _ in range(args.iters):
+        for name, fn in fns:
+            times[name].append(time_once(fn, img, device, dtype))
+    row = dict(size=size, device=device, dtype=dtype_name, batch=batch)
+    text = f'  {device:4s} {dtype_name} bs{batch:<3d}'
+    for name, samples in times.items():
+        med = statistics.median(samples)
+        row[f'{name}_s'] = med
+        row[f'{name}_crops_per_s'] = batch / med
+        text += f' {name}: {batch / med:8.2f} crops/s ({med * 1e3:.1f} ms)'
+    if ref is not None:
+        row['speedup'] = row['official_s'] / row['ours_s']
+        text += f'  speed-up x{row["speedup"]:.3f}'
+    print(text, flush=True)
+    return row
+
+
+def main(argv: Optional[Sequence[str]] = None) -> List[Dict]:
+    """Entry point; returns all rows."""
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rows = []
+    for size in args.sizes:
+        rows.extend(benchmark(size, args))
+    return rows
+
+
+if __name__ == '__main__':
+    main()
