@@ -1,0 +1,101 @@
+import hashlib
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from smplestx.datasets import HumanDataset
+from smplestx.datasets.utils.humandata_check import check_humandata
+
+TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'dataset_converters'
+
+
+def _load_tool(name):
+    spec = importlib.util.spec_from_file_location(name, TOOLS / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _digest(folder):
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).rglob('*')):
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes() if path.suffix == '.jpg' else b'')
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope='module')
+def synthetic(body_model_path, tmp_path_factory):
+    tool = _load_tool('make_synthetic_humandata')
+    out = tmp_path_factory.mktemp('syn')
+    assert tool.main(['--body-model-dir', str(body_model_path), '--out-dir', str(out),
+                      '--num', '2', '--size', '96', '80', '--seed', '3']) == 0
+    return out
+
+
+def test_synthetic_set_is_complete_and_loads(synthetic):
+    path = synthetic / 'synthetic_humandata.npz'
+    report = check_humandata(str(path), img_dir=str(synthetic))
+    assert report.ok, report.format()
+    assert report.num_samples == 2 and not report.nan_counts
+    ds = HumanDataset(str(path), data_prefix=dict(img_path=str(synthetic)),
+                      camera_from_meta=True)
+    info = ds.get_data_info(1)
+    assert info['ann_shape'] == (96, 80) and info['keypoints_3d'] is not None
+    x, y, w, h = info['bbox']
+    kps = info['keypoints_2d'][:25]
+    assert (kps[:, 0] > x).all() and (kps[:, 0] < x + w).all()
+    assert (kps[:, 1] > y).all() and (kps[:, 1] < y + h).all()
+    kps3d = info['keypoints_3d']
+    proj = kps3d[:, :2] / kps3d[:, 2:] * info['cam_param']['focal'] + info['cam_param'][
+        'princpt']
+    np.testing.assert_allclose(proj, info['keypoints_2d'], atol=1e-3)
+
+
+def test_synthetic_set_is_deterministic(synthetic, body_model_path, tmp_path):
+    tool = _load_tool('make_synthetic_humandata')
+    tool.main(['--body-model-dir', str(body_model_path), '--out-dir', str(tmp_path),
+               '--num', '2', '--size', '96', '80', '--seed', '3'])
+    assert _digest(tmp_path) == _digest(synthetic)
+    with np.load(tmp_path / 'synthetic_humandata.npz', allow_pickle=True) as a, \
+            np.load(synthetic / 'synthetic_humandata.npz', allow_pickle=True) as b:
+        np.testing.assert_array_equal(a['keypoints2d'], b['keypoints2d'])
+        np.testing.assert_array_equal(a['smplx'].item()['body_pose'],
+                                      b['smplx'].item()['body_pose'])
+
+
+def test_checker_reports_problems(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    kps = rng.normal(size=(3, 144, 3)).astype(np.float32)
+    kps[1, 5, 0] = np.nan
+    bad = tmp_path / 'bad.npz'
+    np.savez(bad, image_path=np.array(['a.jpg', 'b.jpg', 'c.jpg']), keypoints2d=kps,
+             smplx=dict(global_orient=np.zeros((3, 3)), body_pose=np.zeros((2, 21, 3))))
+    report = check_humandata(str(bad))
+    text = report.format()
+    assert not report.ok
+    assert "missing required key 'bbox_xywh'" in text
+    assert 'smplx.body_pose has shape (2, 21, 3)' in text
+    assert "smplx is missing 'betas'" in text
+    assert report.nan_counts == {'keypoints2d': 1}
+    assert '__keypoints_compressed__' in text
+    tool = _load_tool('check_humandata')
+    assert tool.main([str(bad)]) == 1
+    assert 'bbox_xywh' in capsys.readouterr().out
+
+
+def test_checker_handles_unreadable_files(tmp_path):
+    path = tmp_path / 'junk.npz'
+    path.write_bytes(b'junk')
+    report = check_humandata(str(path))
+    assert not report.ok and 'junk.npz' in report.errors[0]
+    missing = check_humandata(str(tmp_path / 'none.npz'))
+    assert not missing.ok and 'none.npz' in missing.errors[0]
+
+
+def test_checker_finds_missing_images(synthetic, tmp_path):
+    report = check_humandata(str(synthetic / 'synthetic_humandata.npz'), img_dir=str(tmp_path))
+    assert not report.ok and 'image files missing' in report.errors[0]
