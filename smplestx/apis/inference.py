@@ -1,0 +1,129 @@
+"""Build a SMPLest-X model from a config and load its weights."""
+
+import copy
+import os
+import os.path as osp
+from typing import Any, Iterator, Optional, Union
+
+import torch
+from mmengine.config import Config, ConfigDict
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+from torch import nn
+
+from smplestx.registry import MODELS
+from smplestx.utils.checkpoint import mmengine_safe_globals
+
+ConfigLike = Union[str, os.PathLike, Config, ConfigDict, dict]
+
+
+def load_config(config: ConfigLike, cfg_options: Optional[dict] = None) -> Config:
+    """Load a config file (or copy a config object) and merge ``cfg_options``.
+
+    Raises:
+        FileNotFoundError: If a config path does not exist.
+        TypeError: If ``config`` is of an unsupported type.
+    """
+    if isinstance(config, (str, os.PathLike)):
+        path = os.fspath(config)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'config file {path} does not exist')
+        cfg = Config.fromfile(path)
+    elif isinstance(config, Config):
+        cfg = copy.deepcopy(config)
+    elif isinstance(config, dict):
+        cfg = Config(copy.deepcopy(dict(config)))
+    else:
+        raise TypeError(f'config must be a path or a Config, got {type(config).__name__}')
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def _body_model_cfgs(node: Any) -> Iterator[dict]:
+    if isinstance(node, dict):
+        if 'body_model_dir' in node:
+            yield node
+        for value in node.values():
+            yield from _body_model_cfgs(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _body_model_cfgs(value)
+
+
+def set_body_model_dir(cfg: Config, body_model_dir: str) -> int:
+    """Point every ``body_model_dir`` entry of ``cfg.model`` at a folder.
+
+    Returns:
+        How many entries were set.
+    """
+    count = 0
+    for node in _body_model_cfgs(cfg.model):
+        node['body_model_dir'] = os.fspath(body_model_dir)
+        count += 1
+    return count
+
+
+def body_model_dirs(cfg: Config) -> list:
+    """The ``body_model_dir`` values of ``cfg.model`` (``None`` means the environment)."""
+    return [node['body_model_dir'] for node in _body_model_cfgs(cfg.model)]
+
+
+def init_model(config: ConfigLike, checkpoint: Optional[str] = None,
+               device: Union[str, torch.device] = 'cpu', cfg_options: Optional[dict] = None,
+               body_model_dir: Optional[str] = None, seed: Optional[int] = None) -> nn.Module:
+    """Build a model from a config, load a checkpoint and put it in eval mode.
+
+    Both official SMPLest-X checkpoints (``.pth.tar`` with ``network``) and converted or
+    Runner-saved MMEngine checkpoints load, through
+    :func:`mmengine.runner.load_checkpoint` with ``weights_only=True`` and strict key
+    checking (official checkpoints are converted by the model's load hook).
+
+    Args:
+        config: Config file or object.
+        checkpoint: Weights to load; ``None`` keeps the initial (random) weights.
+        device: Device to put the model on.
+        cfg_options: Overrides merged into the config.
+        body_model_dir: SMPL-X folder for every body model in the config.
+        seed: Seed for the initial weights (the global RNG state is restored afterwards).
+
+    Returns:
+        The model, with ``model.cfg`` set, in eval mode.
+
+    Raises:
+        FileNotFoundError: If the config or checkpoint does not exist.
+    """
+    cfg = load_config(config, cfg_options)
+    if body_model_dir is not None:
+        set_body_model_dir(cfg, body_model_dir)
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
+    init_default_scope(cfg.get('default_scope', 'smplestx'))
+    model_cfg = copy.deepcopy(cfg.model)
+    if checkpoint is not None:
+        _drop_pretrained(model_cfg)
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(seed)
+        model = MODELS.build(model_cfg)
+    if checkpoint is not None:
+        with mmengine_safe_globals(checkpoint):
+            load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
+                            logger='current')
+    model.cfg = cfg
+    model.to(device)
+    model.eval()
+    return model
+
+
+def _drop_pretrained(node: Any) -> None:
+    """Remove pretrained-weight initialisers: the checkpoint replaces them."""
+    if isinstance(node, dict):
+        if node.get('init_cfg') is not None:
+            node['init_cfg'] = None
+        node.pop('pretrained', None)
+        for value in node.values():
+            _drop_pretrained(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _drop_pretrained(value)
