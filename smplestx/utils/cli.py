@@ -5,7 +5,9 @@ one Runner happens here so it can be unit-tested.
 """
 
 import argparse
+import os
 import os.path as osp
+import sys
 from typing import Optional
 
 from mmengine.config import Config, DictAction
@@ -27,10 +29,28 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
                         help=argparse.SUPPRESS)
 
 
+def add_cwd_to_sys_path() -> None:
+    """Make packages under the working directory importable (``projects.<name>.<pkg>``).
+
+    ``python tools/train.py`` puts ``tools/`` on ``sys.path``, not the working directory.
+    The tools run from the repository root, so appending it lets a config's
+    ``custom_imports=dict(imports=['projects.<name>.<pkg>'])`` resolve, as under
+    ``python -m``. Appending never shadows installed packages.
+    """
+    cwd = os.getcwd()
+    if not any(osp.abspath(entry or os.curdir) == cwd for entry in sys.path):
+        sys.path.append(cwd)
+
+
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Load a config file and merge ``--cfg-options`` into it."""
+    """Load a config file and merge ``--cfg-options`` into it.
+
+    Its ``custom_imports`` may name packages under the working directory (see
+    :func:`add_cwd_to_sys_path`).
+    """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path} does not exist')
+    add_cwd_to_sys_path()
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

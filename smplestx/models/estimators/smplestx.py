@@ -1,6 +1,6 @@
 """The SMPLest-X estimator: ViT backbone + SMPL-X transformer head + SMPL-X body model."""
 
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModel
@@ -61,6 +61,12 @@ class SMPLestX(BaseModel):
             ``SMPLXDataPreprocessor``.
         train_cfg: Passed to ``head.loss``.
         test_cfg: Passed to ``head.predict``.
+        allow_missing_prefixes: State-dict key prefixes of modules that official
+            checkpoints do not have (e.g. ``('head.uncertainty.', )`` for a project head
+            built on top of the pretrained one). When an official checkpoint is loaded,
+            keys under these prefixes are left out of the strict comparison, so they keep
+            their initialisation and the loader reports exactly them as missing;
+            everything else must still match. Each prefix must name at least one key.
         init_cfg: MMEngine initialisation config.
     """
 
@@ -70,6 +76,7 @@ class SMPLestX(BaseModel):
                  data_preprocessor: Optional[Union[ConfigType, nn.Module]] = None,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
+                 allow_missing_prefixes: Sequence[str] = (),
                  init_cfg: OptMultiConfig = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='SMPLXDataPreprocessor')
@@ -80,7 +87,24 @@ class SMPLestX(BaseModel):
         self.head = MODELS.build(head)
         self.train_cfg = dict(train_cfg or {})
         self.test_cfg = dict(test_cfg or {})
+        self.allow_missing_prefixes = self._check_prefixes(allow_missing_prefixes)
         self.register_load_state_dict_pre_hook(self._load_official_checkpoint)
+
+    def _check_prefixes(self, prefixes: Sequence[str]) -> Tuple[str, ...]:
+        """Validate ``allow_missing_prefixes`` against the model's state-dict keys."""
+        if isinstance(prefixes, str):
+            prefixes = (prefixes, )
+        if not prefixes:
+            return ()
+        keys = list(self.state_dict())
+        for prefix in prefixes:
+            if not isinstance(prefix, str) or not prefix:
+                raise ValueError(f'allow_missing_prefixes entries must be non-empty strings, '
+                                 f'got {prefix!r}')
+            if not any(key.startswith(prefix) for key in keys):
+                raise ValueError(f'allow_missing_prefixes entry {prefix!r} matches no '
+                                 f'state-dict key of the model')
+        return tuple(prefixes)
 
     def extract_feat(self, inputs: torch.Tensor) -> Any:
         """Run the backbone on the (B, 3, 256, 192) network input."""
@@ -146,7 +170,8 @@ class SMPLestX(BaseModel):
             network = {k: state_dict[full] for k, full in own.items()}
             removed = list(own.values())
         converted = convert_official_state_dict(network)
-        validate_state_dict(converted, self.state_dict(), source='official SMPLest-X checkpoint')
+        validate_state_dict(converted, self.state_dict(), source='official SMPLest-X checkpoint',
+                            ignore=self.allow_missing_prefixes)
         for key in removed:
             del state_dict[key]
         state_dict.update({prefix + k: v for k, v in converted.items()})
