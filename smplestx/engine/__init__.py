@@ -1,7 +1,8 @@
-"""Engine components: the runner with safe checkpoint loading, optimizer wrappers, hooks."""
+"""Engine components: the runner, the resumable training loop, optimizer wrappers, hooks."""
 
 from . import hooks  # noqa: F401
+from .loops import ResumableEpochBasedTrainLoop
 from .optim_wrappers import DeviceAmpOptimWrapper
 from .runner import SMPLestXRunner
 
-__all__ = ['DeviceAmpOptimWrapper', 'SMPLestXRunner']
+__all__ = ['DeviceAmpOptimWrapper', 'ResumableEpochBasedTrainLoop', 'SMPLestXRunner']

@@ -1,22 +1,99 @@
-"""The smplestx Runner: MMEngine's Runner with safe checkpoint loading."""
+"""The smplestx Runner: MMEngine's Runner with safe checkpoint loading and CPU DDP."""
 
-from typing import Callable, Union
+import datetime
+import os
+import subprocess
+from typing import Callable, Dict, Optional, Union
 
+import torch
+import torch.distributed as torch_dist
+from mmengine.dist import is_distributed
+from mmengine.model import is_model_wrapper
+from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import Runner
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from smplestx.registry import RUNNERS
 from smplestx.utils.checkpoint import mmengine_safe_globals
 
 
+def cpu_dist_env(launcher: str) -> None:
+    """Fill the ``env://`` variables (RANK, WORLD_SIZE, ...) for ``launcher``.
+
+    torchrun sets them itself; under Slurm they are derived from ``SLURM_*`` as MMEngine
+    does (``MASTER_PORT`` defaults to 29500).
+
+    Raises:
+        ValueError: For a launcher other than ``pytorch`` or ``slurm``.
+    """
+    if launcher == 'pytorch':
+        return
+    if launcher != 'slurm':
+        raise ValueError(f"CPU-only distributed training supports the 'pytorch' (torchrun) and "
+                         f"'slurm' launchers, got {launcher!r}")
+    os.environ.setdefault('MASTER_PORT', '29500')
+    if 'MASTER_ADDR' not in os.environ:
+        node_list = os.environ['SLURM_NODELIST']
+        os.environ['MASTER_ADDR'] = subprocess.getoutput(
+            f'scontrol show hostname {node_list} | head -n1')
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['RANK'] = os.environ['SLURM_PROCID']
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
+
+
+def init_cpu_process_group(launcher: str, dist_cfg: Optional[Dict] = None) -> None:
+    """Start a gloo process group without touching CUDA.
+
+    MMEngine's ``init_dist`` always calls ``torch.cuda.set_device``, which fails on a
+    machine without GPUs; this is the CPU counterpart. A configured ``nccl`` backend
+    is replaced by ``gloo`` (the only CPU backend); other keys (``timeout`` in seconds)
+    are passed on.
+
+    Args:
+        launcher: ``'pytorch'`` or ``'slurm'``.
+        dist_cfg: ``env_cfg.dist_cfg`` of the config.
+    """
+    kwargs = dict(dist_cfg or {})
+    kwargs.pop('backend', None)
+    if kwargs.get('timeout') is not None:
+        kwargs['timeout'] = datetime.timedelta(seconds=kwargs['timeout'])
+    cpu_dist_env(launcher)
+    torch_dist.init_process_group(backend='gloo', **kwargs)
+
+
 @RUNNERS.register_module()
 class SMPLestXRunner(Runner):
-    """MMEngine ``Runner`` whose checkpoint loading works on torch >= 2.6.
+    """MMEngine ``Runner`` whose checkpoint loading works on torch >= 2.6 and on CPUs.
 
     ``load_checkpoint`` (used by ``load_from`` and ``resume``) runs under
     :func:`smplestx.utils.checkpoint.mmengine_safe_globals`, so MMEngine's own
     checkpoints load with ``weights_only=True`` and nothing else is unpickled.
+
+    Without CUDA, a distributed launch (``--launcher pytorch|slurm``) starts a ``gloo``
+    process group (whatever ``env_cfg.dist_cfg.backend`` says) and wraps the model in
+    CPU DDP, so the same config runs on GPUs and on CPU-only machines.
     Select it with ``runner_type = 'SMPLestXRunner'`` (set in the default runtime).
     """
+
+    def setup_env(self, env_cfg: Dict) -> None:
+        """Set up the environment; start a gloo process group when there is no GPU."""
+        if self.distributed and not is_distributed() and not torch.cuda.is_available():
+            init_cpu_process_group(self.launcher, env_cfg.get('dist_cfg'))
+        super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg: Optional[Dict],
+                   model: nn.Module) -> Union[DistributedDataParallel, nn.Module]:
+        """Wrap the model for DDP; on CPUs DDP gets ``device_ids=None``."""
+        if self.distributed and not torch.cuda.is_available() and not is_model_wrapper(model):
+            model_wrapper_cfg = dict(model_wrapper_cfg or dict(
+                type='MMDistributedDataParallel', broadcast_buffers=False,
+                find_unused_parameters=self.cfg.get('find_unused_parameters', False)))
+            model_wrapper_cfg.setdefault('type', 'MMDistributedDataParallel')
+            wrapper = MODEL_WRAPPERS.get(model_wrapper_cfg['type'])
+            if isinstance(wrapper, type) and issubclass(wrapper, DistributedDataParallel):
+                model_wrapper_cfg.setdefault('device_ids', None)
+        return super().wrap_model(model_wrapper_cfg, model)
 
     def load_checkpoint(self,
                         filename: str,

@@ -1,1 +1,5 @@
 """Hooks of smplestx."""
+
+from .visualization_hook import SMPLXVisualizationHook
+
+__all__ = ['SMPLXVisualizationHook']

@@ -1,0 +1,8 @@
+# SMPLest-X-H evaluated on BEDLAM (validation split) (protocol: ../_base_/evaluation/bedlam.py).
+#   python tools/test.py configs/smplestx/smplestx_vit-h_test-bedlam-256x192.py CHECKPOINT
+# CHECKPOINT: the official smplest_x_h.pth.tar or a converted checkpoint. Data under data/
+# (see the preset); bash tools/dist_test.sh CONFIG CHECKPOINT GPUS for several GPUs.
+_base_ = ['./smplestx_vit-h_16xb16-20e_h40-256x192.py', '../_base_/evaluation/bedlam.py']
+
+test_dataloader = _base_.bedlam_eval_dataloader
+test_evaluator = _base_.bedlam_evaluator
