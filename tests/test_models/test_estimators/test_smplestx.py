@@ -259,7 +259,7 @@ PARAM_COUNTS = {
 
 @pytest.mark.parametrize('size', sorted(PARAM_COUNTS))
 def test_param_counts_of_size_configs(size):
-    (path, ) = CONFIGS.glob(f'smplestx_vit-{size}_*.py')
+    path = CONFIGS / f'smplestx_vit-{size}_16xb16-20e_h40-256x192.py'
     cfg = Config.fromfile(str(path))
     init_default_scope('smplestx')
     cfg.model.head.update(body_model=None, loss=None)
