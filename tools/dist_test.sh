@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Distributed evaluation with torchrun: bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options]
+# GPUS processes per node (on a machine without GPUs: CPU processes over gloo). Every sample
+# is evaluated exactly once whatever the dataset size. Multi-node: NNODES, NODE_RANK,
+# MASTER_ADDR and PORT as usual for torchrun.
 set -euo pipefail
 CONFIG=$1
 CHECKPOINT=$2

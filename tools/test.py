@@ -1,13 +1,21 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [options]``.
 
-CHECKPOINT may be the official ``.pth.tar`` or a converted MMEngine checkpoint. The
-metrics are printed as a table and saved to ``<work_dir>/results.json``.
+CHECKPOINT may be the official ``.pth.tar`` or a converted MMEngine checkpoint. Progress
+is logged about every 5 % of the test batches; the metrics are printed as a table and
+saved to ``<work_dir>/results.json``. ``--official-eval`` reproduces the numbers of the
+official evaluation, bugs included (``SMPLXMeshMetric.OFFICIAL``). Several processes:
+``bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS [options]``.
 """
 
 import argparse
+import math
 import os.path as osp
+import time
+from typing import Any, Optional
 
+from mmengine.config import Config
 from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
 
 from smplestx.utils.cli import add_common_args, build_runner, load_config, merge_test_args
 from smplestx.utils.io import atomic_write_json
@@ -19,8 +27,74 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint (official .pth.tar or converted)')
     parser.add_argument('--out', help='also dump the raw predictions to this pickle file')
+    parser.add_argument(
+        '--official-eval', action='store_true',
+        help='reproduce the official evaluation, bugs included: turn on the official_* '
+             'switches of every SMPLXMeshMetric (--cfg-options still win)')
     add_common_args(parser)
     return parser.parse_args(argv)
+
+
+class TestProgressHook(Hook):
+    """Log ``done/total`` test batches with elapsed time and ETA every ``percent`` %.
+
+    Args:
+        percent: Logging step as a share of the test batches (at least every batch).
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, percent: float = 5.0) -> None:
+        self.percent = percent
+        self._total = 0
+        self._every = 1
+        self._start = 0.0
+
+    def before_test_epoch(self, runner: Any) -> None:
+        """Count the batches and start the clock."""
+        self._total = len(runner.test_dataloader)
+        self._every = max(1, math.ceil(self._total * self.percent / 100))
+        self._start = time.perf_counter()
+
+    def after_test_iter(self, runner: Any, batch_idx: int, data_batch: Any = None,
+                        outputs: Optional[Any] = None) -> None:
+        """Log the progress of this process (rank 0 prints)."""
+        done = batch_idx + 1
+        if done % self._every and done != self._total:
+            return
+        elapsed = time.perf_counter() - self._start
+        eta = elapsed / done * (self._total - done)
+        share = 100.0 * done / max(self._total, 1)
+        runner.logger.info(f'test progress: {done}/{self._total} batches ({share:.0f}%), '
+                           f'elapsed {elapsed:.1f} s, eta {eta:.1f} s')
+
+
+def use_official_metrics(cfg: Config) -> int:
+    """Turn on ``SMPLXMeshMetric.OFFICIAL`` in every SMPL-X metric of ``test_evaluator``.
+
+    Args:
+        cfg: The config (changed in place).
+
+    Returns:
+        How many metrics were switched (0: nothing differs from the official evaluation).
+    """
+    from smplestx.evaluation.metrics import SMPLXMeshMetric
+
+    evaluator = cfg.test_evaluator
+    if isinstance(evaluator, (list, tuple)):
+        metrics = evaluator
+    elif 'metrics' in evaluator:
+        metrics = evaluator.metrics
+        metrics = metrics if isinstance(metrics, (list, tuple)) else [metrics]
+    else:
+        metrics = [evaluator]
+    switched = 0
+    for metric in metrics:
+        kind = metric.get('type')
+        if kind is SMPLXMeshMetric or str(kind).split('.')[-1] == 'SMPLXMeshMetric':
+            metric.update(SMPLXMeshMetric.OFFICIAL)
+            switched += 1
+    return switched
 
 
 def format_table(metrics: dict) -> str:
@@ -37,8 +111,12 @@ def main(argv=None) -> dict:
     """Entry point; returns the metrics."""
     args = parse_args(argv)
     cfg = load_config(args.config)
+    if args.official_eval and use_official_metrics(cfg) == 0:
+        print('--official-eval: no SMPLXMeshMetric in test_evaluator; this evaluation has '
+              'no official-compatibility switch')
     cfg = merge_test_args(cfg, args)
     runner = build_runner(cfg)
+    runner.register_hook(TestProgressHook())
     metrics = runner.test()
     if is_main_process():
         print(format_table(metrics))

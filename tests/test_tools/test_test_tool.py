@@ -1,0 +1,170 @@
+"""tools/test.py on one CPU process: official and converted checkpoints, table, JSON, switch."""
+
+import importlib.util
+import json
+import pickle
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from smplestx.datasets.synthetic import make_synthetic_humandata
+from smplestx.evaluation.metrics import SMPLXMeshMetric
+from smplestx.utils.cli import load_config
+
+REPO = Path(__file__).resolve().parents[2]
+TEST_CONFIG = REPO / 'configs' / 'smplestx' / 'smplestx_vit-tiny_test-synthetic-256x192.py'
+NUM_SAMPLES = 3
+
+
+def load_script(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def tool():
+    return load_script('test_tool', REPO / 'tools' / 'test.py')
+
+
+@pytest.fixture(scope='module')
+def synthetic_root(tmp_path_factory, body_model_path):
+    root = tmp_path_factory.mktemp('synthetic')
+    make_synthetic_humandata(str(body_model_path), str(root), num=NUM_SAMPLES,
+                             img_size=(128, 128), seed=0)
+    return root
+
+
+@pytest.fixture()
+def body_models_env(body_model_path, monkeypatch):
+    monkeypatch.setenv('SMPLESTX_BODY_MODELS', str(body_model_path))
+
+
+def _run(tool, checkpoint, work_dir, synthetic_root, *extra):
+    argv = [str(TEST_CONFIG), str(checkpoint), '--work-dir', str(work_dir),
+            '--out', str(work_dir / 'preds.pkl'), *extra, '--cfg-options',
+            f'test_dataloader.dataset.data_root={synthetic_root}']
+    return tool.main(argv)
+
+
+def _metric_on_dump(dump, **switches):
+    """SMPLXMeshMetric run directly on the dumped predictions (one batch)."""
+    metric = SMPLXMeshMetric(**switches)
+    metric.process(None, dump)
+    return metric.compute_metrics(metric.results)
+
+
+def _assert_same(got, ref):
+    assert got.keys() == ref.keys()
+    for key, value in ref.items():
+        assert got[key] == pytest.approx(value, rel=1e-12, abs=1e-9, nan_ok=True), key
+
+
+def test_official_and_converted_checkpoints(tool, tmp_path, synthetic_root, official_tiny_path,
+                                            body_models_env, capfd):
+    official = official_tiny_path / 'snapshot_0.pth.tar'
+    metrics = _run(tool, official, tmp_path / 'official', synthetic_root)
+    out = capfd.readouterr().out
+    for line in ('test progress: 1/2 batches (50%)', 'test progress: 2/2 batches (100%)',
+                 'metric', 'mpvpe/all', 'pa-mpjpe/hands',
+                 f'results saved to {tmp_path / "official" / "results.json"}'):
+        assert line in out
+    saved = json.loads((tmp_path / 'official' / 'results.json').read_text())
+    assert all(v == v for v in metrics.values()), metrics  # no NaN: exact comparisons
+    assert saved == metrics
+    assert set(metrics) >= {'mpvpe/all', 'pa-mpvpe/all', 'mpvpe/hands', 'pa-mpvpe/face',
+                            'mpjpe/body', 'pa-mpjpe/body'}
+
+    # The reported numbers are those of the metric on exactly the evaluated predictions.
+    with open(tmp_path / 'official' / 'preds.pkl', 'rb') as handle:
+        dump = pickle.load(handle)
+    assert [d['sample_idx'] for d in dump] == list(range(NUM_SAMPLES))
+    _assert_same(metrics, _metric_on_dump(dump))
+
+    converter = load_script('converter', REPO / 'tools' / 'model_converters' /
+                            'smplestx_official_to_smplestx.py')
+    converted = tmp_path / 'converted.pth'
+    converter.convert(str(official), str(converted))
+    again = _run(tool, converted, tmp_path / 'converted', synthetic_root)
+    assert again == metrics
+
+
+def test_official_eval_switch_reproduces_official_numbers(tool, tmp_path, synthetic_root,
+                                                          official_tiny_path, body_models_env):
+    metrics = _run(tool, official_tiny_path / 'snapshot_0.pth.tar', tmp_path, synthetic_root,
+                   '--official-eval')
+    with open(tmp_path / 'preds.pkl', 'rb') as handle:
+        dump = pickle.load(handle)
+    official = _metric_on_dump(dump, **SMPLXMeshMetric.OFFICIAL)
+    fixed = _metric_on_dump(dump)
+    _assert_same(metrics, official)
+    # The official non-PA hand MPJPE compares wrist-relative joints with camera-frame ones.
+    assert metrics['mpjpe/hands'] > 10 * fixed['mpjpe/hands']
+    assert metrics['mpvpe/all'] == fixed['mpvpe/all']
+
+
+def test_official_eval_switch_sets_every_smplx_metric_and_cfg_options_win(tool, monkeypatch):
+    cfg = load_config(str(TEST_CONFIG))
+    assert tool.use_official_metrics(cfg) == 1
+    for key, value in SMPLXMeshMetric.OFFICIAL.items():
+        assert cfg.test_evaluator[key] == value
+    cfg.test_evaluator = [dict(type='SMPLXMeshMetric'), dict(type='DumpResults')]
+    assert tool.use_official_metrics(cfg) == 1
+    cfg.test_evaluator = dict(type='SMPLMeshMetric')
+    assert tool.use_official_metrics(cfg) == 0
+    assert 'official_pa_hand_outlier_mm' not in cfg.test_evaluator
+
+    captured = {}
+
+    def fake_build_runner(cfg):
+        captured['cfg'] = cfg
+        raise SystemExit(0)
+
+    monkeypatch.setattr(tool, 'build_runner', fake_build_runner)
+    with pytest.raises(SystemExit):
+        tool.main([str(TEST_CONFIG), 'ckpt.pth', '--official-eval', '--cfg-options',
+                   'test_evaluator.official_pa_hand_outlier_mm=50.0'])
+    evaluator = captured['cfg'].test_evaluator
+    assert evaluator.official_hand_mpjpe_gt_absolute is True
+    assert evaluator.official_pa_hand_outlier_mm == 50.0
+    assert captured['cfg'].load_from == 'ckpt.pth'
+
+
+class _Logger:
+
+    def __init__(self):
+        self.lines = []
+
+    def info(self, line):
+        self.lines.append(line)
+
+
+@pytest.mark.parametrize('num_batches,expected', [(3, [1, 2, 3]), (40, list(range(2, 41, 2))),
+                                                  (50, [*range(3, 49, 3), 50])])
+def test_progress_hook_logs_every_five_percent(tool, num_batches, expected):
+    runner = SimpleNamespace(test_dataloader=range(num_batches), logger=_Logger())
+    hook = tool.TestProgressHook()
+    hook.before_test_epoch(runner)
+    for i in range(num_batches):
+        hook.after_test_iter(runner, i)
+    logged = [int(line.split()[2].split('/')[0]) for line in runner.logger.lines]
+    assert logged == expected
+    assert runner.logger.lines[-1].startswith(f'test progress: {num_batches}/{num_batches} '
+                                              f'batches (100%)')
+
+
+def test_format_table_aligns_names(tool):
+    table = tool.format_table({'mpvpe/all': 12.3456, 'agora/num_predictions': 3})
+    lines = table.splitlines()
+    assert lines[0].split() == ['metric', 'value']
+    assert lines[2].split() == ['mpvpe/all', '12.35']
+    assert lines[3].split() == ['agora/num_predictions', '3']
+    assert len({line.index(line.split()[1]) for line in lines[2:]}) == 1
+
+
+def test_missing_config_is_a_clear_error(tool, tmp_path):
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        tool.main([str(tmp_path / 'nope.py'), 'ckpt.pth'])
+
