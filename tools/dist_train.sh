@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Distributed training with torchrun: bash tools/dist_train.sh CONFIG GPUS [train.py options]
-# Multi-node: NNODES, NODE_RANK, MASTER_ADDR and PORT as usual for torchrun.
+# Multi-node: NNODES, NODE_RANK, MASTER_ADDR and PORT as usual for torchrun; PYTHON picks the
+# interpreter (default: python on PATH).
 set -euo pipefail
 CONFIG=$1
 GPUS=$2
@@ -10,7 +11,7 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 
 PYTHONPATH="$(dirname "$0")/..${PYTHONPATH:+:$PYTHONPATH}" \
-python -m torch.distributed.run \
+"${PYTHON:-python}" -m torch.distributed.run \
     --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" --master_port="$PORT" \
     "$(dirname "$0")/train.py" "$CONFIG" --launcher pytorch "${@:3}"

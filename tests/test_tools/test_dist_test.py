@@ -35,7 +35,7 @@ def _free_port() -> int:
 def _start(cmd, body_model_path):
     env = dict(os.environ, PORT=str(_free_port()), CUDA_VISIBLE_DEVICES='',
                OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-               SMPLESTX_BODY_MODELS=str(body_model_path))
+               SMPLESTX_BODY_MODELS=str(body_model_path), PYTHON=sys.executable)
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
 

@@ -4,6 +4,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,8 @@ def _dist_train(work_dir, data_root, body_model_path, *extra_args):
         'default_hooks.checkpoint.max_keep_ckpts=-1',
     ]
     env = dict(os.environ, PORT=str(_free_port()), CUDA_VISIBLE_DEVICES='',
-               OMP_NUM_THREADS='1', SMPLESTX_BODY_MODELS=str(body_model_path))
+               OMP_NUM_THREADS='1', SMPLESTX_BODY_MODELS=str(body_model_path),
+               PYTHON=sys.executable)
     cmd = ['bash', str(DIST_TRAIN), str(TINY_CONFIG), '2', '--work-dir', str(work_dir),
            *extra_args, '--cfg-options', *options]
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
