@@ -17,7 +17,13 @@ from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
-from smplestx.utils.cli import add_common_args, build_runner, load_config, merge_test_args
+from smplestx.utils.cli import (
+    add_common_args,
+    build_runner,
+    load_config,
+    merge_test_args,
+    shutdown_distributed,
+)
 from smplestx.utils.io import atomic_write_json
 
 
@@ -124,6 +130,7 @@ def main(argv=None) -> dict:
         atomic_write_json(path, {k: float(v) if hasattr(v, '__float__') else v
                                  for k, v in metrics.items()})
         print(f'results saved to {path}')
+    shutdown_distributed()
     return metrics
 
 

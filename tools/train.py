@@ -5,7 +5,13 @@ Runs on one CPU process as is; ``tools/dist_train.sh`` starts several with torch
 
 import argparse
 
-from smplestx.utils.cli import add_common_args, build_runner, load_config, merge_train_args
+from smplestx.utils.cli import (
+    add_common_args,
+    build_runner,
+    load_config,
+    merge_train_args,
+    shutdown_distributed,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -29,6 +35,7 @@ def main(argv=None) -> None:
     cfg = merge_train_args(cfg, args)
     runner = build_runner(cfg)
     runner.train()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

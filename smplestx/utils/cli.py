@@ -103,6 +103,18 @@ def merge_test_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+def shutdown_distributed() -> None:
+    """Destroy the process group, if any, before the interpreter exits.
+
+    Leaving a gloo group to the interpreter's teardown occasionally aborts a rank at exit
+    ("terminate called without an active exception") after all work is done.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def build_runner(cfg: Config) -> Runner:
     """Build the one Runner every tool uses (``runner_type`` from the config)."""
     if 'runner_type' in cfg:
