@@ -51,6 +51,17 @@ READOUT_KEYS: Dict[str, Tuple[str, ...]] = {
     'dec_face_cam': ('face_cam', ),
 }
 
+#: 6D rotation outputs of :meth:`SMPLXTransformerHead.forward` -> axis-angle keys of ``decode``.
+ROTATION_KEYS: Dict[str, str] = {
+    'body_root_pose': 'root_pose',
+    'body_pose': 'body_pose',
+    'lhand_pose': 'lhand_pose',
+    'rhand_pose': 'rhand_pose',
+    'face_jaw_pose': 'jaw_pose',
+    'lhand_root_pose': 'lhand_root_pose',
+    'rhand_root_pose': 'rhand_root_pose',
+}
+
 #: Readouts whose outputs no loss and no prediction uses (kept so weights load strictly).
 UNUSED_READOUTS = ('dec_hand_cam', 'dec_face_root_pose', 'dec_face_cam')
 #: Readouts used only by the training losses.
@@ -150,7 +161,9 @@ class SMPLXTransformerHead(BaseModule):
         batch = img_feat.shape[0]
         img_tokens = img_feat.flatten(2).transpose(1, 2)
         tokens = torch.cat((task_tokens, img_tokens), dim=1)
-        tokens = self.transformer(tokens, img_tokens, num_out_tokens=self.num_task_tokens)
+        # One contiguous copy of the context instead of one per cross-attention layer.
+        context = img_tokens.contiguous()
+        tokens = self.transformer(tokens, context, num_out_tokens=self.num_task_tokens)
         tokens = self.token_conv(tokens)
         active = set(self.active_readouts())
         raw = {}
@@ -170,6 +183,34 @@ class SMPLXTransformerHead(BaseModule):
             raise RuntimeError(f'SMPLXTransformerHead was built without `{attr}`; {what} '
                                f'needs it (set head.{attr.replace("_module", "")} in the config)')
         return module
+
+    def rotations_to_axis_angle(self, raw: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Convert the predicted 6D rotations of ``raw`` to axis-angle.
+
+        All rotations go through one batched conversion; the arithmetic is per rotation, so
+        this equals converting each part on its own up to the last bit of vectorised
+        kernels. With ``official_cross_quirk`` each part is converted separately, because
+        the quirk depends on the number of rotations per call.
+
+        Args:
+            raw: The output of :meth:`forward`.
+
+        Returns:
+            ``root_pose`` (B, 3), ``body_pose`` (B, 63), ``lhand_pose``, ``rhand_pose``
+            (B, 45), ``jaw_pose`` (B, 3), plus ``lhand_root_pose`` and ``rhand_root_pose``
+            (B, 3) when ``raw`` has them.
+        """
+        parts = [(out_key, raw[raw_key]) for raw_key, out_key in ROTATION_KEYS.items()
+                 if raw_key in raw]
+        batch = parts[0][1].shape[0]
+        if self.official_cross_quirk:
+            return {key: rot6d_to_axis_angle(rot.reshape(-1, 6), official_cross_quirk=True)
+                    .reshape(batch, -1) for key, rot in parts}
+        counts = [rot.shape[1] // 6 for _, rot in parts]
+        flat = torch.cat([rot.reshape(batch, -1, 6) for _, rot in parts], dim=1)
+        axis_angle = rot6d_to_axis_angle(flat)
+        return {key: aa.reshape(batch, -1)
+                for (key, _), aa in zip(parts, axis_angle.split(counts, dim=1))}
 
     def decode(self, raw: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """Turn raw outputs into axis-angle poses, camera translation and posed SMPL-X.
@@ -191,27 +232,13 @@ class SMPLXTransformerHead(BaseModule):
             ``lhand_root_pose``/``rhand_root_pose`` (B, 3) when the raw dict has them.
         """
         body_model = self._require('body_model', 'decode()')
-        quirk = self.official_cross_quirk
-
-        def to_aa(rot6d: torch.Tensor) -> torch.Tensor:
-            flat = rot6d.reshape(-1, 6)
-            return rot6d_to_axis_angle(flat, official_cross_quirk=quirk).reshape(
-                rot6d.shape[0], -1)
-
-        out = dict(
-            root_pose=to_aa(raw['body_root_pose']),
-            body_pose=to_aa(raw['body_pose']),
-            lhand_pose=to_aa(raw['lhand_pose']),
-            rhand_pose=to_aa(raw['rhand_pose']),
-            jaw_pose=to_aa(raw['face_jaw_pose']),
+        out = self.rotations_to_axis_angle(raw)
+        out.update(
             shape=raw['body_betas'],
             expr=raw['face_expression'],
             cam_trans=get_camera_trans(raw['body_cam'], focal=tuple(body_model.focal),
                                        input_body_shape=tuple(body_model.input_body_shape),
                                        camera_3d_size=self.camera_3d_size))
-        for side in ('lhand_root_pose', 'rhand_root_pose'):
-            if side in raw:
-                out[side] = to_aa(raw[side])
         out.update(body_model.get_coord(out['root_pose'], out['body_pose'], out['lhand_pose'],
                                         out['rhand_pose'], out['jaw_pose'], out['shape'],
                                         out['expr'], out['cam_trans']))

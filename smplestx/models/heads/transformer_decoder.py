@@ -75,9 +75,14 @@ class SelfAttention(nn.Module):
         Returns:
             (B, num_queries or N, C).
         """
-        q, k, v = self.to_qkv(x).chunk(3, dim=-1)
-        if num_queries is not None:
-            q = q[:, :num_queries]
+        if num_queries is None:
+            q, k, v = self.to_qkv(x).chunk(3, dim=-1)
+        else:
+            # Project queries for the first tokens only; keys and values for all of them.
+            inner = self.to_qkv.out_features // 3
+            weight = self.to_qkv.weight
+            q = F.linear(x[:, :num_queries], weight[:inner])
+            k, v = F.linear(x, weight[inner:]).chunk(2, dim=-1)
         q, k, v = (split_heads(t, self.num_heads) for t in (q, k, v))
         return self.to_out(merge_heads(multi_head_attention(q, k, v, self.scale,
                                                             self.attn_impl)))
