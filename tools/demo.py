@@ -20,9 +20,10 @@ from mmengine.config import DictAction
 from smplestx.apis.demo import build_inferencer, resolve_demo_setup, run_demo
 from smplestx.apis.detection import DetectorUnavailableError, PersonDetector
 from smplestx.apis.inferencers import make_box_source
+from smplestx.datasets.utils.image_io import ImageReadError
 
 #: Errors reported as one line (exit status 2) instead of a traceback.
-USER_ERRORS = (FileNotFoundError, ValueError, DetectorUnavailableError, KeyError)
+USER_ERRORS = (FileNotFoundError, ImageReadError, ValueError, DetectorUnavailableError, KeyError)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
