@@ -64,7 +64,7 @@ class AffineCrop(BaseTransform):
         center_y = float(bbox[1] + 0.5 * bbox[3])
         size = (float(bbox[2]), float(bbox[3]))
         if flip:
-            img = np.ascontiguousarray(img[:, ::-1])
+            img = cv2.flip(img, 1)  # horizontal mirror; much faster than a [:, ::-1] copy
             center_x = img_w - center_x - 1
         out_h, out_w = self.input_img_shape
         img2bb = get_affine_transform((center_x, center_y), size, (out_w, out_h), scale, rot)
