@@ -1,6 +1,6 @@
 """Read meshes and flags from data samples given as dicts or ``SMPLXDataSample``s."""
 
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -65,6 +65,19 @@ def stack_meshes(meshes: Sequence[Any], name: str, device: Optional[torch.device
         out.append(mesh.to(device if device is not None else out[0].device
                             if out else mesh.device))
     return torch.stack(out)
+
+
+def stack_pred_and_gt_meshes(data_samples: Sequence[Any], gt_key: str) -> Tuple[Tensor, Tensor]:
+    """Stack ``pred_instances.vertices`` and ``gt_instances.<gt_key>`` of a batch.
+
+    Returns:
+        ``(pred, gt)`` as (B, V, 3) tensors, the ground truth on the prediction's device.
+    """
+    pred = stack_meshes([instance_field(s, 'pred_instances', 'vertices') for s in data_samples],
+                        'pred_instances.vertices')
+    gt = stack_meshes([instance_field(s, 'gt_instances', gt_key) for s in data_samples],
+                      f'gt_instances.{gt_key}', pred.device)
+    return pred, gt
 
 
 def flag_value(value: Any, default: bool = True) -> bool:

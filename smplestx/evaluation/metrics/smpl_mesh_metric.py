@@ -16,7 +16,7 @@ from smplestx.models.body_models.assets import load_pickle_safely, load_smplx_as
 from smplestx.registry import METRICS
 from smplestx.utils.body_model_files import require_body_model_files, resolve_body_model_dir
 
-from .sample_fields import instance_field, stack_meshes
+from .sample_fields import stack_pred_and_gt_meshes
 
 MatrixLike = Union[str, np.ndarray, sp.spmatrix, Tensor]
 
@@ -127,10 +127,7 @@ class SMPLMeshMetric(BaseMetric):
         """
         if not data_samples:
             return
-        pred = stack_meshes([instance_field(s, 'pred_instances', 'vertices')
-                             for s in data_samples], 'pred_instances.vertices')
-        gt = stack_meshes([instance_field(s, 'gt_instances', self.gt_key)
-                           for s in data_samples], f'gt_instances.{self.gt_key}', pred.device)
+        pred, gt = stack_pred_and_gt_meshes(data_samples, self.gt_key)
         arrays = self._arrays_for(pred.device)
         errors = smpl_mesh_errors(pred, gt, arrays['pelvis'], arrays['smpl_reg'],
                                   arrays['smplx2smpl'], SMPL_LSP14_IDS)

@@ -10,7 +10,7 @@ from smplestx.evaluation.functional import SMPLX_PARTS, SMPLXEvalTensors, smplx_
 from smplestx.models.body_models.assets import SMPLXAssets, load_smplx_assets
 from smplestx.registry import METRICS
 
-from .sample_fields import flag_value, instance_field, stack_meshes
+from .sample_fields import flag_value, instance_field, stack_pred_and_gt_meshes
 
 #: Per-hand metric names; each gets ``/lhand``, ``/rhand`` and the combined ``/hands``.
 HAND_METRICS = ('mpvpe', 'pa-mpvpe', 'mpjpe', 'pa-mpjpe')
@@ -129,10 +129,7 @@ class SMPLXMeshMetric(BaseMetric):
         """
         if not data_samples:
             return
-        pred = stack_meshes([instance_field(s, 'pred_instances', 'vertices')
-                             for s in data_samples], 'pred_instances.vertices')
-        gt = stack_meshes([instance_field(s, 'gt_instances', self.gt_key)
-                           for s in data_samples], f'gt_instances.{self.gt_key}', pred.device)
+        pred, gt = stack_pred_and_gt_meshes(data_samples, self.gt_key)
         errors = smplx_mesh_errors(
             pred, gt, self._tensors_for(pred.device), parts=self.parts,
             hand_mpjpe_gt_absolute=self.official_hand_mpjpe_gt_absolute)
