@@ -19,9 +19,11 @@ Official bugs fixed here (each listed with the switch that restores it, if any):
   neither mirrored nor rotated by the official pipeline. Here a flip swaps them and negates
   their y/z components, and the rotation augmentation is applied as for the body root.
 * **SMPL camera rotation.** For SMPL ground truth with a camera rotation the official code
-  rotates ``pose[0]`` of the body pose (the left hip) instead of the global orientation.
-* **NaNs.** Remaining NaNs in the targets are zeroed *and* their joints are marked invalid
-  (the official code zeroes them but keeps them valid).
+  looks the root up as ``pose[0]`` of the body pose, which has no root (for HumanData's flat
+  (1, 69) body pose ``cv2.Rodrigues`` then fails). Ours turns the global orientation.
+* **NaNs.** Remaining NaNs in the targets are zeroed *and* marked invalid: the joints,
+  the pose rotations, the expression and the shape (the official code zeroes the keypoint
+  and pose targets but keeps them valid, and leaves NaN shapes and expressions as they are).
 * **Dtypes.** Every target is float32 (the official scalars collate to float64).
 
 Unchanged official behaviours worth knowing: the shape target is zeroed when any
@@ -275,11 +277,14 @@ class GenerateSMPLXTargets(BaseTransform):
         if results.get('use_smplx_joints'):
             gt['smplx_joint_cam'] = smplx['joint_cam']
             gt['joint_cam'] = undo_part_relative(smplx['joint_cam'])
+            gt['joint_valid'] = gt['joint_valid'] * smplx['joint_finite'][:, None]
+            gt['joint_trunc'] = gt['joint_trunc'] * smplx['joint_finite'][:, None]
         gt.update(
             smplx_pose=smplx['pose'].reshape(-1),
             smplx_shape=smplx['shape'],
             smplx_expr=smplx['expr'],
-            smplx_cam_trans=np.asarray(results['smplx_params']['transl'], np.float32),
+            smplx_cam_trans=np.nan_to_num(np.asarray(results['smplx_params']['transl'],
+                                                     np.float32)),
             smplx_joint_valid=gt['joint_valid'] if is_3d else smplx['coord_valid'][:, None],
             smplx_joint_trunc=gt['joint_trunc'] if is_3d else
             (smplx['coord_valid'] * smplx['trunc'])[:, None],
@@ -347,8 +352,12 @@ class GenerateSMPLXTargets(BaseTransform):
                 pose[key] = np.zeros_like(pose[key])
             if part == 'face':
                 expr = np.zeros_like(expr)
+        # a non-finite rotation is invalid; it stays NaN for the layer so that the joints it
+        # moves come out non-finite (cv2.Rodrigues would silently turn it into zeros)
+        rotation_valid *= np.isfinite(np.concatenate([pose[k] for k in _POSE_KEYS])).all(1)
+        expr_valid = bool(flags.get('face', True)) and bool(np.isfinite(expr).all())
         cam = results.get('cam_param') or {}
-        if 'R' in cam:
+        if 'R' in cam and np.isfinite(pose['global_orient']).all():
             pose['global_orient'] = rotate_axis_angle(
                 np.asarray(cam['R'], np.float32).reshape(3, 3), pose['global_orient'])[None]
         betas = np.asarray(params['betas'], np.float32).reshape(-1)
@@ -368,19 +377,21 @@ class GenerateSMPLXTargets(BaseTransform):
             joint_cam = swap_pairs(joint_cam, SMPLX_137_FLIP_PAIRS)
             coord_valid = swap_pairs(coord_valid, SMPLX_137_FLIP_PAIRS)
         joint_cam = joint_cam @ rot_mat.T
+        joint_finite = np.isfinite(joint_cam).all(1)
+        coord_valid = coord_valid * joint_finite
         full_pose = np.concatenate([pose[k] for k in _POSE_KEYS], axis=0)
         if flip:
             full_pose = flip_axis_angle(swap_pairs(full_pose, SMPLX_ROT53_FLIP_PAIRS))
             rotation_valid = swap_pairs(rotation_valid, SMPLX_ROT53_FLIP_PAIRS)
         full_pose[0] = rotate_axis_angle(rot_mat, full_pose[0])
         shape = betas.copy()
-        if np.abs(shape).max(initial=0) > self.max_abs_betas:
+        if not np.isfinite(shape).all() or np.abs(shape).max(initial=0) > self.max_abs_betas:
             shape[:] = 0
         full_pose = np.nan_to_num(full_pose)
-        return dict(pose=full_pose.astype(np.float32), shape=shape, expr=expr,
-                    expr_valid=bool(flags.get('face', True)), rotation_valid=rotation_valid,
-                    coord_valid=coord_valid, trunc=trunc, joint_cam=np.nan_to_num(joint_cam),
-                    mesh=mesh)
+        return dict(pose=full_pose.astype(np.float32), shape=shape,
+                    expr=expr if expr_valid else np.zeros_like(expr), expr_valid=expr_valid,
+                    rotation_valid=rotation_valid, coord_valid=coord_valid, trunc=trunc,
+                    joint_cam=np.nan_to_num(joint_cam), joint_finite=joint_finite, mesh=mesh)
 
     def _run_smplx(self, gender: str, pose: Dict[str, np.ndarray], betas: np.ndarray,
                    expr: np.ndarray, transl: np.ndarray

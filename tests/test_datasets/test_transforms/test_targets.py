@@ -1,3 +1,5 @@
+import copy
+
 import cv2
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ from smplestx.datasets.transforms import (
 from smplestx.datasets.transforms.targets import rotation_about_z
 from smplestx.datasets.utils import flip_keypoints_3d, flip_smplx_params, flip_smplx_pose
 from smplestx.datasets.utils.flip import flip_axis_angle, smplx_params_to_pose
-from smplestx.structures.keypoint import SMPLX_137_FROM_144, SMPLX_137_PARTS
+from smplestx.structures.keypoint import ROOT_IDX, SMPLX_137_FROM_144, SMPLX_137_PARTS
 
 EYEBALLS = [67, 68]  # HumanData's eyeball order differs from the layer's (kept for parity)
 
@@ -203,3 +205,112 @@ def test_full_pipeline_packs_every_target(synthetic_humandata, body_model_path):
     for key, shape in shapes.items():
         assert tuple(gt[key].shape) == shape, key
         assert gt[key].dtype == torch.float32, key
+
+
+def _smpl_layer_mesh(body_model_path, global_orient, params):
+    from smplestx.models.body_models import SMPLBodyModel
+    model = SMPLBodyModel(str(body_model_path))
+    inputs = dict(params, global_orient=global_orient)
+    with torch.no_grad():
+        out = model(**{k: torch.from_numpy(np.asarray(v, np.float32).reshape(1, -1))
+                       for k, v in inputs.items()})
+    return out['vertices'][0].numpy()
+
+
+def test_smpl_camera_rotation_turns_the_global_orientation(synthetic_humandata, targets,
+                                                            body_model_path):
+    """The camera rotation of SMPL ground truth goes to the root, not to ``body_pose[0]``."""
+    rng = np.random.default_rng(4)
+    root = rng.normal(0, 0.3, 3).astype(np.float32)
+    params = dict(body_pose=rng.normal(0, 0.3, (23, 3)).astype(np.float32),
+                  betas=rng.normal(0, 0.5, 10).astype(np.float32),
+                  transl=np.array([0.1, -0.2, 3.0], np.float32))
+    results = _sample(synthetic_humandata, 0)
+    assert not results['flip'] and results['rot'] == 0
+    results.update(body_model_type='smpl', smpl_params=dict(params, global_orient=root))
+    results['smplx_params'].update(global_orient=root, body_pose=params['body_pose'][:21])
+    plain = targets(copy.deepcopy(results))['gt_instances']
+    rmat = cv2.Rodrigues(np.array([0.2, -0.5, 0.3]))[0].astype(np.float32)
+    results['cam_param'] = dict(results['cam_param'], R=rmat,
+                                t=np.array([0.05, 0.1, -0.2], np.float32))
+    gt = targets(copy.deepcopy(results))['gt_instances']
+    moved = gt['smpl_mesh_cam']
+
+    # the camera-frame mesh is the world mesh turned by R (and shifted)
+    np.testing.assert_allclose(moved - moved.mean(0),
+                               (plain['smpl_mesh_cam'] - plain['smpl_mesh_cam'].mean(0))
+                               @ rmat.T, atol=2e-5)
+    # ... which is the layer posed with the rotated root and the untouched body pose
+    turned = cv2.Rodrigues(rmat.astype(np.float64) @ cv2.Rodrigues(root.astype(np.float64))[0]
+                           )[0][:, 0]
+    layer = _smpl_layer_mesh(body_model_path, turned, params)
+    assert np.ptp(moved - layer, axis=0).max() < 2e-5
+    # the official placement (rotation merged into the left hip) gives another body
+    hip = params['body_pose'].copy()
+    hip[0] = cv2.Rodrigues(rmat.astype(np.float64) @ cv2.Rodrigues(
+        hip[0].astype(np.float64))[0])[0][:, 0]
+    official = _smpl_layer_mesh(body_model_path, root, dict(params, body_pose=hip))
+    assert np.abs((official - official.mean(0)) - (moved - moved.mean(0))).max() > 0.05
+
+    # the SMPL-X training targets of the same sample: only the root rotation changes
+    pose, plain_pose = gt['smplx_pose'].reshape(53, 3), plain['smplx_pose'].reshape(53, 3)
+    np.testing.assert_allclose(pose[0], turned, atol=1e-5)
+    np.testing.assert_allclose(plain_pose[0], root, atol=1e-6)
+    np.testing.assert_array_equal(pose[1:22], params['body_pose'][:21])
+    np.testing.assert_array_equal(pose[1:], plain_pose[1:])
+
+
+def _invalid_rows(valid):
+    return set(np.flatnonzero(np.asarray(valid).reshape(len(valid), -1)[:, 0] == 0).tolist())
+
+
+def test_nans_left_in_the_targets_are_zeroed_and_invalid(synthetic_humandata, body_model_path):
+    """NaNs in keypoints or parameters become zeros *and* invalid (official: zeros, valid)."""
+    transform = GenerateSMPLXTargets(str(body_model_path))
+    results = _sample(synthetic_humandata, 0)
+    results['keypoints_3d'][5, 2] = np.nan
+    results['smplx_params']['left_hand_pose'][3, 1] = np.nan
+    gt = transform(copy.deepcopy(results))['gt_instances']
+    for key, value in gt.items():
+        assert np.isfinite(value).all(), key
+    # keypoint branch: only the NaN joint
+    assert _invalid_rows(gt['joint_valid']) == {5} and gt['joint_trunc'][5] == 0
+    assert not gt['joint_cam'][5].any() and not gt['smplx_joint_cam'][5].any()
+    # parameter branch: only the NaN rotation (root, 21 body joints, then the left hand)
+    nan_rot = 1 + 21 + 3
+    assert _invalid_rows(gt['smplx_pose_valid'].reshape(53, 9)) == {nan_rot}
+    assert gt['smplx_pose'].reshape(53, 3)[nan_rot, 1] == 0
+    assert gt['smplx_shape_valid'] == 1 and gt['smplx_expr_valid'] == 1
+
+    # without 3D keypoints the SMPL-X joints are the targets: the NaN finger makes the joints
+    # that depend on it (its children and the vertex-based joints) invalid
+    results['keypoints_3d'] = None
+    gt = transform(copy.deepcopy(results))['gt_instances']
+    params = {k: v for k, v in results['smplx_params'].items() if k != 'transl'}
+    _, joints = _layer_joints(body_model_path, params)
+    expected = set(np.flatnonzero(~np.isfinite(joints).all(1)).tolist())
+    assert ROOT_IDX not in expected and 50 < len(expected) < 137
+    assert _invalid_rows(gt['smplx_joint_valid']) == expected
+    assert not gt['smplx_joint_trunc'][sorted(expected)].any()
+    assert np.isfinite(gt['smplx_joint_cam']).all()
+
+
+@pytest.mark.parametrize('key', ['betas', 'expression', 'global_orient'])
+def test_nan_parameters_are_zeroed_and_invalid(synthetic_humandata, body_model_path, key):
+    results = _sample(synthetic_humandata, 0)
+    results['keypoints_3d'] = None
+    results['smplx_params'][key].reshape(-1)[0] = np.nan
+    # a camera rotation must not turn a NaN root into a valid zero one
+    results['cam_param'] = dict(results['cam_param'], R=np.eye(3, dtype=np.float32))
+    gt = GenerateSMPLXTargets(str(body_model_path))(results)['gt_instances']
+    for name, value in gt.items():
+        assert np.isfinite(value).all(), name
+    pose_valid = gt['smplx_pose_valid'].reshape(53, 9)[:, 0]
+    assert pose_valid[0] == (key != 'global_orient') and pose_valid[1:].all()
+    assert gt['smplx_shape_valid'] == (key != 'betas')
+    assert gt['smplx_expr_valid'] == (key != 'expression')
+    assert not gt['smplx_shape'].any() or key != 'betas'
+    assert not gt['smplx_expr'].any() or key != 'expression'
+    # every joint but the pelvis (at the origin of the root-relative joints) moves with the
+    # root rotation; all of them move with the shape and expression blend shapes
+    assert _invalid_rows(gt['smplx_joint_valid']) >= set(range(137)) - {ROOT_IDX}
