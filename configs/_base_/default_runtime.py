@@ -7,6 +7,8 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # RNG states in every checkpoint, restored on --resume (augmentation continues exactly).
+    rng_state=dict(type='RNGStateHook'),
 )
 
 env_cfg = dict(

@@ -3,6 +3,7 @@
 import itertools
 from typing import Iterable, Iterator, List
 
+import torch
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader, Sampler
 
@@ -39,9 +40,12 @@ def skip_batches(loader: DataLoader, num_skip: int) -> DataLoader:
 
     Returns:
         A new ``DataLoader`` over the same dataset, sampler order, collate function and
-        worker set-up (workers are not persistent: it lives for one epoch).
+        worker set-up (workers are not persistent: it lives for one epoch). Without a
+        ``generator`` of ``loader`` it gets its own, so that starting it draws nothing from
+        torch's global RNG (the interrupted run drew its epoch's seed at the epoch start).
     """
     workers = loader.num_workers
+    generator = loader.generator if loader.generator is not None else torch.Generator()
     return DataLoader(
         loader.dataset,
         batch_sampler=SkipBatchSampler(loader.batch_sampler, num_skip),
@@ -51,7 +55,7 @@ def skip_batches(loader: DataLoader, num_skip: int) -> DataLoader:
         timeout=loader.timeout,
         worker_init_fn=loader.worker_init_fn,
         multiprocessing_context=loader.multiprocessing_context if workers else None,
-        generator=loader.generator,
+        generator=generator,
         prefetch_factor=loader.prefetch_factor if workers else None,
         persistent_workers=False,
         pin_memory_device=loader.pin_memory_device)
@@ -70,7 +74,10 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
     the true index in the epoch.
 
     Resuming needs the same number of processes and batch size as the interrupted run,
-    which is checked. Arguments are those of ``EpochBasedTrainLoop``.
+    which is checked. Nothing is drawn from the global RNGs between the start of the
+    resumed epoch and its first batch, so with the RNG states of the checkpoint restored
+    (:class:`~smplestx.engine.hooks.RNGStateHook`) the random augmentation continues as in
+    the interrupted run. Arguments are those of ``EpochBasedTrainLoop``.
     """
 
     def batches_done_in_epoch(self) -> int:
@@ -99,7 +106,8 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
             return
         self.runner.call_hook('before_train_epoch')
         self.runner.model.train()
-        for idx, data_batch in enumerate(skip_batches(self.dataloader, start), start):
-            self.run_iter(idx, data_batch)
+        if start < len(self.dataloader):
+            for idx, data_batch in enumerate(skip_batches(self.dataloader, start), start):
+                self.run_iter(idx, data_batch)
         self.runner.call_hook('after_train_epoch')
         self._epoch += 1

@@ -3,17 +3,18 @@
 import datetime
 import os
 import subprocess
-from typing import Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.dist import is_distributed
+from mmengine.dist import all_gather_object, is_distributed
 from mmengine.model import is_model_wrapper
 from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import Runner
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from smplestx.engine.hooks.rng_state_hook import RNGStateHook, get_rng_state
 from smplestx.registry import RUNNERS
 from smplestx.utils.checkpoint import mmengine_safe_globals
 
@@ -74,7 +75,13 @@ class SMPLestXRunner(Runner):
     process group (whatever ``env_cfg.dist_cfg.backend`` says) and wraps the model in
     CPU DDP, so the same config runs on GPUs and on CPU-only machines.
     Select it with ``runner_type = 'SMPLestXRunner'`` (set in the default runtime).
+
+    With an :class:`~smplestx.engine.hooks.RNGStateHook`, ``save_checkpoint`` first gathers
+    the RNG states of all processes, so the master's checkpoint holds every one of them.
     """
+
+    #: RNG states of all processes while a checkpoint is being saved (else ``None``).
+    gathered_rng_states: Optional[List[Dict[str, Any]]] = None
 
     def setup_env(self, env_cfg: Dict) -> None:
         """Set up the environment; start a gloo process group when there is no GPU."""
@@ -94,6 +101,20 @@ class SMPLestXRunner(Runner):
             if isinstance(wrapper, type) and issubclass(wrapper, DistributedDataParallel):
                 model_wrapper_cfg.setdefault('device_ids', None)
         return super().wrap_model(model_wrapper_cfg, model)
+
+    def save_checkpoint(self, *args, **kwargs) -> None:
+        """MMEngine's ``save_checkpoint`` (the master writes), with all processes' RNG states.
+
+        In a distributed run with an ``RNGStateHook`` every process must call it, as
+        MMEngine's ``CheckpointHook`` does: the states are gathered collectively first.
+        Arguments are those of ``Runner.save_checkpoint``.
+        """
+        if is_distributed() and any(isinstance(h, RNGStateHook) for h in self.hooks):
+            self.gathered_rng_states = all_gather_object(get_rng_state())
+        try:
+            super().save_checkpoint(*args, **kwargs)
+        finally:
+            self.gathered_rng_states = None
 
     def load_checkpoint(self,
                         filename: str,

@@ -30,7 +30,9 @@ def _dist_train(work_dir, data_root, body_model_path, *extra_args):
         f'train_dataloader.dataset.data_root={data_root}',
         f'val_dataloader.dataset.data_root={data_root}',
         'train_dataloader.batch_size=1',  # 4 samples / 2 ranks: 2 iterations per epoch
-        'train_dataloader.dataset.pipeline.2.test_mode=True',  # no augmentation
+        # augmentation stays on, with a different stream per process: the resume restores
+        # each process's RNG state (RNGStateHook)
+        'randomness.diff_rank_seed=True',
         'train_cfg.max_epochs=2',
         'train_cfg.val_interval=100',
         'param_scheduler.0.T_max=2',

@@ -1,5 +1,6 @@
 """Hooks of smplestx."""
 
+from .rng_state_hook import RNGStateHook, get_rng_state, set_rng_state
 from .visualization_hook import SMPLXVisualizationHook
 
-__all__ = ['SMPLXVisualizationHook']
+__all__ = ['RNGStateHook', 'SMPLXVisualizationHook', 'get_rng_state', 'set_rng_state']
