@@ -26,6 +26,10 @@ Measured (docs/benchmarks.md has the details and the operator profile):
   - B: 4977 against 5242 (x1.05) in the quietest run. x0.98 to x1.17 in three loaded runs.
     With 1 thread, in CPU time: x1.13.
 
+  - B on a later, quieter day: 3589 against 3902 (x1.09); network only, 3485 against 4014
+    (x1.15). Compiled with ``--compile`` (Inductor freezing): 3726 against 3837 (x1.03), and
+    x1.03 with both sides compiled, so compiling does not help on this CPU.
+
 The x1.2 target is met for S and not for B. About 80% of B's time is in fp32 linear
 layers, which are the same GEMMs on both sides and run at the machine's matmul rate. So
 fused attention and the removed copies and dead work can give at most about x1.1 there.
@@ -74,8 +78,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--profile', type=int, default=0, metavar='ROWS',
                         help='also print the ROWS most expensive operators of one forward '
                         '(ours, and the official reference with --compare-official)')
+    parser.add_argument('--compile', action='store_true',
+                        help='time our network compiled (torch.compile with Inductor weight '
+                        'freezing; measured no faster on a 2-core CPU); needs one --devices entry')
+    parser.add_argument('--compile-official', action='store_true',
+                        help='with --compare-official, compile the reference the same way')
     parser.add_argument('--config-dir', default=osp.join(REPO, 'configs', 'smplestx'))
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if (args.compile or args.compile_official) and len(devices(args)) != 1:
+        parser.error('--compile/--compile-official need exactly one device (--devices cpu)')
+    return args
 
 
 def config_path(size: str, config_dir: str) -> str:
@@ -197,6 +209,11 @@ def benchmark(size: str, args: argparse.Namespace) -> List[Dict]:
         ref = reference_forward(model, decode) if args.compare_official else None
         if ref is not None:
             ref.module.to(device)
+        if args.compile:
+            compile_frozen(model.backbone)
+            compile_frozen(model.head)
+        if args.compile_official and ref is not None:
+            compile_frozen(ref.module)
         for dtype_name in args.dtypes:
             dtype = DTYPES[dtype_name]
             for batch in args.batch_sizes:
@@ -211,6 +228,15 @@ def benchmark(size: str, args: argparse.Namespace) -> List[Dict]:
             ref.module.to('cpu')
         model.to('cpu')
     return rows
+
+
+def compile_frozen(module: torch.nn.Module) -> None:
+    """Compile ``module.forward`` with Inductor's weight freezing, for inference only.
+
+    Frozen weights are baked into the compiled code: the module must not change after
+    its first compiled call (this tool never changes it).
+    """
+    module.forward = torch.compile(module.forward, dynamic=False, options={'freezing': True})
 
 
 def time_size(size: str, device: str, dtype_name: str, dtype: torch.dtype, batch: int,
