@@ -77,7 +77,7 @@ train_dataloader = dict(
     batch_size=2,
     num_workers=0,
     persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='SeededDefaultSampler', shuffle=True),  # per-sample augmentation seeds
     dataset=dict(_base_.synthetic_train, pipeline=_base_.humandata_train_pipeline))
 val_dataloader = dict(
     batch_size=2,

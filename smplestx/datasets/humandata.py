@@ -9,6 +9,8 @@ a few arrays of memory that dataloader workers share.
 The per-sample dict handed to the pipeline holds:
 
 * ``img_path``, ``img_id`` (row in the file), ``sample_idx``, ``dataset_name``;
+* ``aug_seed`` when the sampler attached one to the index (see
+  :mod:`smplestx.datasets.samplers.sample_seeds`);
 * ``bbox``: the raw ``[x, y, w, h]`` body box (processed later by ``GetBBox``) and
   ``ann_shape`` ``(H, W)`` from the annotation;
 * ``keypoints_2d`` ``(137, 2)``, ``keypoints_3d`` ``(137, 3)`` or ``None``,
@@ -37,6 +39,7 @@ from mmengine.logging import print_log
 
 from smplestx.registry import DATASETS, TRANSFORMS
 
+from .samplers.sample_seeds import index_seed
 from .utils.annotation_cache import AnnotationCache, file_sha256, make_cache_key
 from .utils.annotation_table import GENDERS, HumanDataOptions, build_annotation_table
 
@@ -235,8 +238,13 @@ class HumanDataset(BaseDataset):
 
     # ----------------------------------------------------------------------------- samples
     def get_data_info(self, idx: int) -> dict:
-        """The annotation of sample ``idx`` as a fresh dict of numpy arrays."""
+        """The annotation of sample ``idx`` as a fresh dict of numpy arrays.
+
+        A :class:`~smplestx.datasets.samplers.SeededIndex` adds its seed as ``aug_seed``.
+        """
         self.full_init()
+        seed = index_seed(idx)
+        idx = int(idx)
         if idx < 0:
             idx += len(self)
         row = int(self._rows[idx])
@@ -278,6 +286,8 @@ class HumanDataset(BaseDataset):
             if key in cols:
                 cam[out] = take(key)
         info['cam_param'] = cam
+        if seed is not None:
+            info['aug_seed'] = seed
         if 'vertices3d_path' in cols:
             info['vertices3d_path'] = osp.join(self.data_prefix.get('img_path', ''),
                                                str(cols['vertices3d_path'][row]))

@@ -8,6 +8,8 @@ from torch.utils.data import Dataset
 
 from smplestx.registry import DATASETS
 
+from .samplers.sample_seeds import index_seed, with_seed
+
 
 @DATASETS.register_module()
 class MixedDataset(Dataset):
@@ -75,5 +77,6 @@ class MixedDataset(Dataset):
         return source, idx - start
 
     def __getitem__(self, idx: int):
+        """The member's sample; the augmentation seed of a seeded ``idx`` is passed on."""
         source, local = self.get_dataset_source(idx)
-        return self.datasets[source][local]
+        return self.datasets[source][with_seed(local, index_seed(idx))]

@@ -1,5 +1,10 @@
-"""Data samplers of smplestx."""
+"""Data samplers of smplestx; their indices carry per-sample augmentation seeds."""
 
 from .mixed_sampler import MixedDatasetSampler, dataset_quotas, stream_indices
+from .sample_seeds import SeededIndex, index_seed, sample_seed, with_seed
+from .seeded_samplers import SeededDefaultSampler, SeededInfiniteSampler
 
-__all__ = ['MixedDatasetSampler', 'dataset_quotas', 'stream_indices']
+__all__ = [
+    'MixedDatasetSampler', 'dataset_quotas', 'stream_indices', 'SeededIndex', 'index_seed',
+    'sample_seed', 'with_seed', 'SeededDefaultSampler', 'SeededInfiniteSampler'
+]

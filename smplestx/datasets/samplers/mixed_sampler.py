@@ -18,6 +18,7 @@ epochs, and a smaller one is repeated as evenly as possible (each sample ``floor
 ``ceil`` times) instead of with a random tail.
 """
 
+import itertools
 import math
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -26,6 +27,8 @@ from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
 
 from smplestx.registry import DATA_SAMPLERS
+
+from .sample_seeds import SeededIndex, sample_seed
 
 STRATEGIES = ('balance', 'concat', 'weighted')
 
@@ -111,6 +114,10 @@ class MixedDatasetSampler(Sampler):
     gives every rank an equal slice, like MMEngine's ``DefaultSampler``. Call
     :meth:`set_epoch` (MMEngine's ``DistSamplerSeedHook`` does) to move on.
 
+    Every index is a :class:`~smplestx.datasets.samplers.SeededIndex` carrying the
+    augmentation seed ``sample_seed(seed, epoch, p)`` of its position ``p`` in the epoch's
+    padded global list, so the augmentation does not depend on the dataloader workers.
+
     Args:
         dataset: A :class:`MixedDataset` (any other dataset counts as one member).
         strategy: ``'balance'``, ``'concat'`` or ``'weighted'``.
@@ -166,11 +173,16 @@ class MixedDatasetSampler(Sampler):
         return dict(zip(self._names(), counts.tolist()))
 
     def __iter__(self) -> Iterator[int]:
-        indices = self.epoch_indices(self.epoch)
+        """This rank's indices, each a :class:`SeededIndex` (see the class docstring)."""
+        seed, epoch = self.seed, self.epoch
+        indices = self.epoch_indices(epoch)
         if self.round_up and len(indices):
             size = self.num_samples * self.world_size
             indices = np.resize(indices, size)
-        return iter(indices[self.rank::self.world_size].tolist())
+        mine = indices[self.rank::self.world_size].tolist()
+        positions = itertools.count(self.rank, self.world_size)
+        return (SeededIndex(idx, sample_seed(seed, epoch, pos))
+                for pos, idx in zip(positions, mine))
 
     def __len__(self) -> int:
         return self.num_samples

@@ -14,8 +14,15 @@ class RandomSMPLXAugment(BaseTransform):
     ``rot = clip(N(0, 1), -2, 2) * 30`` degrees with probability 0.6 (else 0), a per-channel
     colour gain ``U(0.8, 1.2)`` and a horizontal flip with probability 0.5. This transform
     only samples; :class:`AffineCrop` applies the geometry and the colour gain, and
-    :class:`GenerateSMPLXTargets` mirrors and rotates the SMPL-X parameters. Random numbers
-    come from ``np.random`` (seeded per worker by MMEngine).
+    :class:`GenerateSMPLXTargets` mirrors and rotates the SMPL-X parameters.
+
+    Random numbers come from ``np.random.default_rng(results['aug_seed'])`` when the sampler
+    attached a seed to the index (the samplers of :mod:`smplestx.datasets.samplers` do), so
+    a sample's augmentation depends on the run seed, the epoch and its position in the epoch
+    only, not on the dataloader workers. Without ``aug_seed`` (or with ``None``) they come
+    from the global ``np.random`` (seeded per worker by MMEngine), in the same order.
+
+    Optional keys: ``aug_seed``.
 
     Added keys: ``aug_scale``, ``aug_rot``, ``aug_flip``, ``aug_color_scale``.
 
@@ -43,12 +50,15 @@ class RandomSMPLXAugment(BaseTransform):
         if self.test_mode:
             results.update(aug_scale=1.0, aug_rot=0.0, aug_flip=False, aug_color_scale=None)
             return results
-        scale = float(np.clip(np.random.randn(), -1.0, 1.0) * self.scale_factor + 1.0)
+        seed = results.get('aug_seed')
+        # The module-level functions draw exactly what randn() and rand() would.
+        rng = np.random if seed is None else np.random.default_rng(seed)
+        scale = float(np.clip(rng.standard_normal(), -1.0, 1.0) * self.scale_factor + 1.0)
         rot = 0.0
-        if np.random.rand() <= self.rot_prob:
-            rot = float(np.clip(np.random.randn(), -2.0, 2.0) * self.rot_factor)
-        color = np.random.uniform(1.0 - self.color_factor, 1.0 + self.color_factor, size=3)
-        flip = bool(np.random.rand() <= self.flip_prob)
+        if rng.random() <= self.rot_prob:
+            rot = float(np.clip(rng.standard_normal(), -2.0, 2.0) * self.rot_factor)
+        color = rng.uniform(1.0 - self.color_factor, 1.0 + self.color_factor, size=3)
+        flip = bool(rng.random() <= self.flip_prob)
         results.update(aug_scale=scale, aug_rot=rot, aug_flip=flip, aug_color_scale=color)
         return results
 

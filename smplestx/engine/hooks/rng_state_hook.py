@@ -114,13 +114,18 @@ class RNGStateHook(Hook):
     shift the training's random numbers, and a run resumed from an epoch checkpoint (which
     skips that epoch's validation) matches one that validated.
 
-    What is reproduced exactly: everything drawn in the training processes, hence data
-    augmentation with ``num_workers=0``. DataLoader workers are reseeded by MMEngine's
-    ``worker_init_fn`` every time they start, with the same seeds: with
-    ``persistent_workers=False`` a resume at an epoch boundary is exact, a resume inside
-    an epoch is not (the new workers restart their streams and the batches go to other
-    workers), nor is any resume with persistent workers (their streams ran on over the
-    epochs).
+    What is reproduced exactly: everything drawn in the training processes, and the data
+    augmentation of :class:`~smplestx.datasets.transforms.RandomSMPLXAugment` with any number
+    of dataloader workers, persistent or not, from any checkpoint (also mid-epoch): the
+    samplers of :mod:`smplestx.datasets.samplers` (``SeededDefaultSampler``,
+    ``SeededInfiniteSampler`` and ``MixedDatasetSampler``) attach to every index a seed
+    derived from the sampler seed (restored here), the epoch and the sample's position, and
+    the augmentation draws from it, not from the worker. What workers draw from their global
+    RNGs (a transform without such a seed, a random refetch after the pipeline dropped a
+    sample, any augmentation behind a sampler that gives plain indices, e.g. MMEngine's
+    ``DefaultSampler``) is reseeded alike by MMEngine's ``worker_init_fn`` whenever
+    workers start: it is reproduced with ``num_workers=0``, and with workers only by a
+    resume at an epoch boundary with ``persistent_workers=False``.
     """
 
     priority = 'LOWEST'
