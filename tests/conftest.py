@@ -40,3 +40,24 @@ def official_io(official_tiny_path) -> dict:
     """All arrays of ``official_tiny/io.npz`` as a dict."""
     with np.load(official_tiny_path / 'io.npz') as data:
         return {k: data[k] for k in data.files}
+
+
+@pytest.fixture(scope='session')
+def synthetic_humandata(tmp_path_factory, body_model_path):
+    """Factory: ``make(num)`` -> a synthetic HumanData folder of ``num`` 256×256 samples.
+
+    Each size is generated once per session (seed 0) and shared by the training tests.
+    """
+    from smplestx.datasets.synthetic import make_synthetic_humandata
+
+    made = {}
+
+    def make(num: int) -> Path:
+        if num not in made:
+            root = tmp_path_factory.mktemp(f'synthetic{num}')
+            make_synthetic_humandata(str(body_model_path), str(root), num=num,
+                                     img_size=(256, 256), seed=0)
+            made[num] = root
+        return made[num]
+
+    return make

@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from smplestx.datasets.synthetic import make_synthetic_humandata
-
 REPO = Path(__file__).resolve().parents[2]
 TINY_CONFIG = REPO / 'configs' / 'smplestx' / 'smplestx_vit-tiny_1xb2-1e_synthetic-256x192.py'
 DIST_TRAIN = REPO / 'tools' / 'dist_train.sh'
@@ -79,11 +77,8 @@ def _assert_same_training_state(got, ref):
 
 
 @pytest.fixture(scope='module')
-def synthetic_root(tmp_path_factory, body_model_path):
-    root = tmp_path_factory.mktemp('synthetic')
-    make_synthetic_humandata(str(body_model_path), str(root), num=4, img_size=(256, 256),
-                             seed=0)
-    return root
+def synthetic_root(synthetic_humandata):
+    return synthetic_humandata(4)
 
 
 def test_two_cpu_processes_train_checkpoint_and_resume_exactly(tmp_path, synthetic_root,

@@ -9,7 +9,6 @@ import torch
 from mmengine.hooks import Hook
 from torch.utils.data import Dataset
 
-from smplestx.datasets.synthetic import make_synthetic_humandata
 from smplestx.engine import DeviceAmpOptimWrapper, ResumableEpochBasedTrainLoop
 from smplestx.registry import DATASETS
 from smplestx.utils.cli import build_runner, load_config, merge_train_args
@@ -54,11 +53,8 @@ class _LossRecorder(Hook):
 
 
 @pytest.fixture(scope='module')
-def synthetic_root(tmp_path_factory, body_model_path):
-    root = tmp_path_factory.mktemp('synthetic')
-    make_synthetic_humandata(str(body_model_path), str(root), num=4, img_size=(256, 256),
-                             seed=0)
-    return root
+def synthetic_root(synthetic_humandata):
+    return synthetic_humandata(4)
 
 
 @pytest.fixture()
