@@ -22,6 +22,14 @@ Measured on 2026-11-24 (2-vCPU shared CPU, load average about 3 from other jobs,
 * Default 2 threads, same machine: the wall ratios swung from x0.46 to x2.35 between runs
   (two threads on two busy cores), so they say nothing about batching.
 
+Measured again on a later day on the quiet machine (load average about 1, nothing else
+running; default 2 threads, ``--frames 4 --rounds 3``):
+
+* 1 person/frame: batched 4.22 fps, one crop at a time 3.54 fps (x1.19 wall, x1.19 per
+  CPU-second).
+* 4 people/frame: batched 1.11 fps, one crop at a time 0.97 fps (x1.14 wall, x1.15 per
+  CPU-second).
+
 The 2x target for batching at 4 people per frame is **not** met on this CPU. A profile
 (cProfile) puts over 99% of the time in the network forward, mostly the ``linear`` layers
 of the ViT and the decoder (about 0.35 CPU-s per crop for ViT-S), which cost the same per
