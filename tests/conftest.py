@@ -43,7 +43,7 @@ def official_io(official_tiny_path) -> dict:
 
 
 @pytest.fixture(scope='session')
-def synthetic_humandata(tmp_path_factory, body_model_path):
+def synthetic_humandata_root(tmp_path_factory, body_model_path):
     """Factory: ``make(num)`` -> a synthetic HumanData folder of ``num`` 256×256 samples.
 
     Each size is generated once per session (seed 0) and shared by the training tests.

@@ -39,12 +39,16 @@ from mmengine.logging import print_log
 
 from smplestx.registry import DATASETS, TRANSFORMS
 
-from .samplers.sample_seeds import index_seed
+from .samplers.sample_seeds import SeededIndex, index_seed
 from .utils.annotation_cache import AnnotationCache, file_sha256, make_cache_key
 from .utils.annotation_table import GENDERS, HumanDataOptions, build_annotation_table
 
 _PARAM_KEYS = ('global_orient', 'body_pose', 'left_hand_pose', 'right_hand_pose', 'jaw_pose',
                'betas', 'expression', 'transl')
+
+
+#: Mixed into the refetch generator's seed: its stream differs from the augmentation's.
+_REFETCH_TAG = 0x72656631
 
 
 @DATASETS.register_module()
@@ -237,6 +241,29 @@ class HumanDataset(BaseDataset):
         return dict(self.table_info['skipped'])
 
     # ----------------------------------------------------------------------------- samples
+    def __getitem__(self, idx: int) -> dict:
+        """The processed sample ``idx``; a dropped training sample is replaced by another.
+
+        As in MMEngine, when the pipeline drops a training sample (returns ``None``) another
+        index is tried, up to ``max_refetch`` times. For a seeded index (see
+        :mod:`smplestx.datasets.samplers.sample_seeds`) the replacements and their
+        augmentation seeds are drawn from that seed, not from the worker's global RNG, so
+        they too do not depend on the dataloader workers.
+        """
+        seed = index_seed(idx)
+        if seed is None or self.test_mode:
+            return super().__getitem__(idx)
+        self.full_init()
+        rng = np.random.default_rng([seed, _REFETCH_TAG])
+        for _ in range(self.max_refetch + 1):
+            data = self.prepare_data(idx)
+            if data is not None:
+                return data
+            idx = SeededIndex(int(rng.integers(len(self))), int(rng.integers(2**63)))
+        raise RuntimeError(f'{self.dataset_name}: no valid training sample after '
+                           f'{self.max_refetch} refetches (the pipeline dropped every one); '
+                           f'check the image paths and the pipeline')
+
     def get_data_info(self, idx: int) -> dict:
         """The annotation of sample ``idx`` as a fresh dict of numpy arrays.
 

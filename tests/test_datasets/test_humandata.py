@@ -273,3 +273,51 @@ def test_cache_round_trip_and_invalidation(humandata_factory, tmp_path):
     # pickling (spawned workers) re-maps the cache instead of copying it
     clone = pickle.loads(pickle.dumps(fourth))
     np.testing.assert_array_equal(clone.get_data_info(1)['bbox'], fourth.get_data_info(1)['bbox'])
+
+
+def _dropping_pipeline(dropped):
+    """A pipeline that drops the samples ``dropped`` and keeps the seed it was given."""
+    def pipeline(results):
+        if results['sample_idx'] in dropped:
+            return None
+        return dict(sample_idx=results['sample_idx'], aug_seed=results.get('aug_seed'))
+    return [pipeline]
+
+
+def test_refetch_of_a_seeded_index_ignores_the_global_rng(humandata_factory):
+    from smplestx.datasets.samplers import SeededIndex
+
+    path, _ = humandata_factory(num=6)
+    ds = HumanDataset(path, pipeline=_dropping_pipeline({0, 1, 2}))
+    assert len(ds) == 6
+    kept = ds[SeededIndex(4, seed=7)]
+    assert kept == dict(sample_idx=4, aug_seed=7)
+    replacements = []
+    for seed in range(12):
+        got = []
+        for global_seed in (0, 1):
+            np.random.seed(global_seed)
+            got.append(ds[SeededIndex(0, seed=seed)])
+        assert got[0] == got[1]  # the same replacement and seed, whatever np.random holds
+        assert got[0]['sample_idx'] in {3, 4, 5}
+        assert got[0]['aug_seed'] is not None and got[0]['aug_seed'] != seed
+        replacements.append(got[0]['sample_idx'])
+    assert len(set(replacements)) > 1  # the replacement depends on the seed
+    # plain indices keep MMEngine's behaviour: the replacement comes from np.random
+    picks = set()
+    for global_seed in range(8):
+        np.random.seed(global_seed)
+        out = ds[0]
+        assert out['aug_seed'] is None
+        picks.add(out['sample_idx'])
+    assert len(picks) > 1
+
+
+def test_refetch_gives_up_with_the_dataset_name(humandata_factory):
+    from smplestx.datasets.samplers import SeededIndex
+
+    path, _ = humandata_factory(num=3)
+    ds = HumanDataset(path, dataset_name='Toy', pipeline=_dropping_pipeline({0, 1, 2}),
+                      max_refetch=3)
+    with pytest.raises(RuntimeError, match='Toy: no valid training sample after 3 refetches'):
+        ds[SeededIndex(1, seed=5)]

@@ -30,8 +30,8 @@ class _RecordBatches(Hook):
 
 
 @pytest.fixture(scope='module')
-def synthetic_root(synthetic_humandata):
-    return synthetic_humandata(2)
+def synthetic_root(synthetic_humandata_root):
+    return synthetic_humandata_root(2)
 
 
 def _train(work_dir, data_root, max_epochs=2, sampler='SeededDefaultSampler', workers=2,

@@ -77,8 +77,8 @@ def _assert_same_training_state(got, ref):
 
 
 @pytest.fixture(scope='module')
-def synthetic_root(synthetic_humandata):
-    return synthetic_humandata(4)
+def synthetic_root(synthetic_humandata_root):
+    return synthetic_humandata_root(4)
 
 
 def test_two_cpu_processes_train_checkpoint_and_resume_exactly(tmp_path, synthetic_root,

@@ -53,8 +53,8 @@ class _LossRecorder(Hook):
 
 
 @pytest.fixture(scope='module')
-def synthetic_root(synthetic_humandata):
-    return synthetic_humandata(4)
+def synthetic_root(synthetic_humandata_root):
+    return synthetic_humandata_root(4)
 
 
 @pytest.fixture()

@@ -120,12 +120,13 @@ class RNGStateHook(Hook):
     samplers of :mod:`smplestx.datasets.samplers` (``SeededDefaultSampler``,
     ``SeededInfiniteSampler`` and ``MixedDatasetSampler``) attach to every index a seed
     derived from the sampler seed (restored here), the epoch and the sample's position, and
-    the augmentation draws from it, not from the worker. What workers draw from their global
-    RNGs (a transform without such a seed, a random refetch after the pipeline dropped a
-    sample, any augmentation behind a sampler that gives plain indices, e.g. MMEngine's
-    ``DefaultSampler``) is reseeded alike by MMEngine's ``worker_init_fn`` whenever
-    workers start: it is reproduced with ``num_workers=0``, and with workers only by a
-    resume at an epoch boundary with ``persistent_workers=False``.
+    the augmentation (and ``HumanDataset``'s choice of a replacement for a dropped sample)
+    draws from it, not from the worker. What workers draw from their global RNGs (a
+    transform without such a seed, a refetch in another dataset class, anything behind a
+    sampler that gives plain indices, e.g. MMEngine's ``DefaultSampler``) is reseeded
+    alike by MMEngine's ``worker_init_fn`` whenever workers start: it is reproduced with
+    ``num_workers=0``, and with workers only by a resume at an epoch boundary with
+    ``persistent_workers=False``.
     """
 
     priority = 'LOWEST'
