@@ -9,6 +9,7 @@ Examples::
     python tools/demo.py demo/astronaut.jpg --whole-image
     python tools/demo.py demo/astronaut_pan.mp4 --det-checkpoint rtmdet_tiny_coco.pth \\
         --checkpoint smplest_x_h.pth.tar --device cuda --batch-size 16
+    python tools/demo.py demo/astronaut_pan.mp4 --whole-image --smooth  # tracked, smoothed
 """
 
 import argparse
@@ -58,6 +59,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0, help='seed of placeholder weights')
     parser.add_argument('--standin-dir', help='where to generate the stand-in body model')
     parser.add_argument('--no-progress', action='store_true', help='hide the progress bar')
+    parser.add_argument('--track', action='store_true',
+                        help='video input only: give each person a track_id that is stable '
+                        'across frames (greedy IoU), saved in its .npz and index.json')
+    parser.add_argument('--smooth', action='store_true',
+                        help='video input only (images/folders are never smoothed): One Euro '
+                        'smoothing of each track\'s SMPL-X rotations, expression and betas '
+                        '(running mean); transl is kept; meshes/keypoints are recomputed. '
+                        'Implies --track')
+    parser.add_argument('--smooth-min-cutoff', type=float, default=1.0,
+                        help='One Euro min_cutoff in Hz (lower: smoother, more lag)')
+    parser.add_argument('--smooth-beta', type=float, default=0.5,
+                        help='One Euro beta (higher: less lag on fast motion)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, key=value')
     return parser.parse_args(argv)
@@ -86,7 +99,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                                       max_people=args.max_people)
         run_demo(args.inputs, args.out_dir, inferencer, setup, batch_size=args.batch_size,
                  render=not args.no_render, save_mesh=args.save_mesh, boxes_mode=mode,
-                 show_progress=not args.no_progress)
+                 show_progress=not args.no_progress, track=args.track,
+                 smooth=dict(min_cutoff=args.smooth_min_cutoff, beta=args.smooth_beta)
+                 if args.smooth else None)
     except USER_ERRORS as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f'error: {message}', file=sys.stderr)

@@ -17,7 +17,7 @@ import os.path as osp
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -216,7 +216,8 @@ def _progress(enabled: bool):
 def run_demo(inputs: Sequence[str], out_dir: str, inferencer: SMPLestXInferencer,
              setup: Optional[DemoSetup] = None, batch_size: int = 1, render: bool = True,
              save_mesh: bool = False, boxes_mode: str = 'detector',
-             show_progress: bool = True, log: Callable[[str], None] = print) -> List[str]:
+             show_progress: bool = True, log: Callable[[str], None] = print,
+             track: bool = False, smooth: Optional[Dict[str, Any]] = None) -> List[str]:
     """Run the demo on image files, folders and videos and write every result.
 
     Each input gets its own folder ``out_dir/<name>`` (see
@@ -234,6 +235,12 @@ def run_demo(inputs: Sequence[str], out_dir: str, inferencer: SMPLestXInferencer
         boxes_mode: How boxes were obtained, recorded in the index.
         show_progress: Show a progress bar per input.
         log: Where summary lines go.
+        track: Give the people of videos a ``track_id`` (saved in their ``.npz`` and in
+            ``index.json``); images and folders are never tracked.
+        smooth: Smooth the people of videos over time (implies ``track``): options of
+            :class:`~smplestx.apis.smoothing.SMPLXSmoother` (``{}`` for the defaults;
+            ``fps`` is the video's). Saved parameters, meshes and overlays are the
+            smoothed ones; images and folders are never smoothed.
 
     Returns:
         The paths of the ``index.json`` files.
@@ -246,6 +253,8 @@ def run_demo(inputs: Sequence[str], out_dir: str, inferencer: SMPLestXInferencer
         dest = osp.join(out_dir, name)
         writer = ResultWriter(dest, faces=faces, save_mesh=save_mesh)
         fps = VideoReader(path).fps if kind == 'video' else None
+        video_smooth = None if kind != 'video' or smooth is None else {'fps': fps, **smooth}
+        video_track = kind == 'video' and (track or smooth is not None)
         video_rel = f'{name}.mp4' if kind == 'video' and render else None
         start = time.perf_counter()
         people = 0
@@ -254,7 +263,8 @@ def run_demo(inputs: Sequence[str], out_dir: str, inferencer: SMPLestXInferencer
             stack.enter_context(progress)
             task = progress.add_task(name, total=count_frames(path))
             video = _LazyVideo(stack, osp.join(dest, video_rel), fps) if video_rel else None
-            for result in inferencer.stream(path, batch_size=batch_size, return_vis=render):
+            for result in inferencer.stream(path, batch_size=batch_size, return_vis=render,
+                                            track=video_track, smooth=video_smooth):
                 vis = None
                 if render:
                     vis = np.ascontiguousarray(result.visualization[..., ::-1])
@@ -271,6 +281,8 @@ def run_demo(inputs: Sequence[str], out_dir: str, inferencer: SMPLestXInferencer
         if kind == 'video' and frames == 0:
             raise ValueError(f'video {path} has no readable frames')
         meta = _index_meta(path, kind, fps, video_rel, setup, inferencer, boxes_mode, elapsed)
+        if video_track:
+            meta.update(tracking=True, smoothing=video_smooth)
         indexes.append(writer.write_index(meta))
         log(f'{path}: {frames} frame(s), {people} people in {elapsed:.1f} s '
             f'({frames / max(elapsed, 1e-9):.2f} fps) -> {dest}')

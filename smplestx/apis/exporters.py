@@ -3,6 +3,7 @@
 Layout under the output folder::
 
     smplx/<frame>_<person>.npz   SMPL-X parameters (smplx naming) + camera + box + score
+                                 (+ ``track_id`` when the people were tracked)
     mesh/<frame>_<person>.obj    the posed mesh in its camera frame (with --save-mesh)
     vis/<frame>.jpg              the overlay image (unless --no-render)
     <name>.mp4                   the overlay video (video input)
@@ -56,11 +57,13 @@ def person_arrays(person: Mapping[str, Any]) -> Dict[str, np.ndarray]:
         person: A mapping (or ``InstanceData``) with the SMPL-X parameters in ``smplx``
             naming (any shape with the right number of values, e.g. ``(1, 21, 3)``),
             ``focal`` and ``princpt`` (2 values each), and optionally ``bbox`` (4),
-            ``score``, ``crop_bbox`` (4), ``keypoints_2d`` (K, 2) and ``joints`` (K, 3).
+            ``score``, ``crop_bbox`` (4), ``keypoints_2d`` (K, 2), ``joints`` (K, 3) and
+            ``track_id`` (an int, set by tracking).
 
     Returns:
         float32 arrays: each parameter as ``(1, size)``, ``focal``/``princpt`` ``(2,)``,
-        ``bbox``/``crop_bbox`` ``(4,)``, ``score`` ``()``, keypoints as given.
+        ``bbox``/``crop_bbox`` ``(4,)``, ``score`` ``()``, keypoints as given; ``track_id``
+        as an int64 ``()`` array when the person has one.
 
     Raises:
         KeyError: If a required parameter or the camera is missing.
@@ -96,6 +99,8 @@ def person_arrays(person: Mapping[str, Any]) -> Dict[str, np.ndarray]:
         value = person.get(key)
         if value is not None:
             out[key] = _numpy(value).astype(np.float32).reshape(-1, dim)
+    if person.get('track_id') is not None:
+        out['track_id'] = np.asarray(int(person['track_id']), dtype=np.int64)
     return out
 
 
@@ -154,6 +159,8 @@ class ResultWriter:
                 'score': None if np.isnan(arrays['score']) else float(arrays['score']),
                 'focal': arrays['focal'].tolist(), 'princpt': arrays['princpt'].tolist(),
                 'params': None, 'mesh': None}
+            if 'track_id' in arrays:
+                record['track_id'] = int(arrays['track_id'])
             if self.save_params:
                 record['params'] = self._rel('smplx', stem + '.npz')
                 atomic_write_npz(osp.join(self.out_dir, record['params']), arrays)

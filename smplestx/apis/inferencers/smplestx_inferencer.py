@@ -15,9 +15,11 @@ from mmengine.registry import init_default_scope
 from torch import nn
 
 from smplestx.apis.detection import GivenBoxes, WholeImageBoxes, filter_person_boxes
-from smplestx.apis.frames import Frame, InputType, iter_frames
+from smplestx.apis.frames import Frame, InputType, VideoReader, input_kind, iter_frames
 from smplestx.apis.inference import ConfigLike, init_model
+from smplestx.apis.smoothing import SMPLXSmoother
 from smplestx.registry import INFERENCERS
+from smplestx.structures import SMPLXDataSample
 from smplestx.visualization import SMPLXVisualizer
 
 #: Transforms that turn one frame and one person box into the model input.
@@ -46,9 +48,10 @@ class FrameResult:
             ``betas``, ``expression``, ``transl``), ``vertices`` (1, V, 3) and ``joints``
             in the person's camera, ``keypoints_2d`` (1, 137, 2), ``focal``/``princpt``
             (1, 2) in image pixels, ``bbox`` (4,) detector box xyxy, ``score`` and
-            ``crop_bbox`` (4,) processed xywh box.
+            ``crop_bbox`` (4,) processed xywh box; ``track_id`` (int) when tracking or
+            smoothing (see :meth:`SMPLestXInferencer.stream`).
         data_samples: The model's ``SMPLXDataSample`` per person (with
-            ``return_datasamples``).
+            ``return_datasamples``); always the unsmoothed model outputs.
         visualization: The RGB overlay image (with ``return_vis``).
     """
 
@@ -247,7 +250,8 @@ class SMPLestXInferencer(BaseInferencer):
     # ------------------------------------------------------------------ entry points
     def stream(self, inputs: Union[InputType, Sequence[InputType], Iterable[Frame]],
                batch_size: int = 1, boxes: BoxesSpec = None, return_vis: bool = False,
-               return_datasamples: bool = False, show: bool = False) -> Iterator[FrameResult]:
+               return_datasamples: bool = False, show: bool = False, track: bool = False,
+               smooth: Optional[Dict[str, Any]] = None) -> Iterator[FrameResult]:
         """Yield one :class:`FrameResult` per frame, in input order, as soon as it is done.
 
         Args:
@@ -258,12 +262,21 @@ class SMPLestXInferencer(BaseInferencer):
             return_vis: Attach the RGB overlay image.
             return_datasamples: Attach the model's data samples.
             show: Display each overlay.
+            track: Give each person a ``track_id`` that is stable across frames (see
+                :class:`~smplestx.apis.smoothing.IoUTracker`); meant for video frames.
+            smooth: Smooth the SMPL-X parameters of each track over time (implies
+                ``track``): keyword arguments of
+                :class:`~smplestx.apis.smoothing.SMPLXSmoother` (``{}`` for the defaults;
+                ``fps`` defaults to the video's, else 30). ``vertices``, ``joints`` and
+                ``keypoints_2d`` are recomputed from the smoothed parameters; ``transl``
+                is kept. Causal: results still come out as frames are done.
 
         Yields:
             The frame results.
         """
         if batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        smoother = self._make_smoother(inputs, track, smooth)
         frames = inputs if _is_frame_iter(inputs) else iter_frames(inputs)
         queue: collections.deque = collections.deque()
         samples: List[Any] = []
@@ -274,19 +287,72 @@ class SMPLestXInferencer(BaseInferencer):
                 frame, count = queue.popleft()
                 mine, samples = samples[:count], samples[count:]
                 people = [self.sample_to_person(s) for s in mine]
+                if smoother is not None:
+                    people = smoother(frame.index, people)
+                    if smoother.enabled:
+                        self.refresh_geometry(people)
                 vis = self.visualize([frame], [people], return_vis=return_vis, show=show)[0]
                 yield FrameResult(frame, people, mine if return_datasamples else None, vis)
 
+    @staticmethod
+    def _make_smoother(inputs: Any, track: bool,
+                       smooth: Optional[Dict[str, Any]]) -> Optional[SMPLXSmoother]:
+        if smooth is None and not track:
+            return None
+        options = dict(smooth or {})
+        if options.get('fps') is None:
+            video = (isinstance(inputs, str) or hasattr(inputs, '__fspath__')) and \
+                input_kind(inputs) == 'video'
+            options['fps'] = VideoReader(inputs).fps if video else 30.0
+        try:
+            return SMPLXSmoother(**options, enabled=smooth is not None)
+        except TypeError as err:
+            raise ValueError(f'bad smoothing options {sorted(options)}: {err}') from None
+
+    @torch.no_grad()
+    def refresh_geometry(self, people: List[Dict[str, Any]]) -> None:
+        """Recompute ``vertices``, ``joints`` and keypoints from each person's parameters.
+
+        Runs the model's body model on the (e.g. smoothed) SMPL-X parameters and camera
+        translation of all ``people`` at once, exactly as the head does for its own
+        predictions, and updates the dicts in place.
+        """
+        if not people:
+            return
+        head = self.model.head
+        param = next(self.model.parameters())
+
+        def stack(key: str, size: int) -> torch.Tensor:
+            rows = [np.asarray(p[key], np.float32).reshape(size) for p in people]
+            return torch.from_numpy(np.stack(rows)).to(param.device, param.dtype)
+
+        out = dict(root_pose=stack('global_orient', 3), body_pose=stack('body_pose', 63),
+                   lhand_pose=stack('left_hand_pose', 45),
+                   rhand_pose=stack('right_hand_pose', 45), jaw_pose=stack('jaw_pose', 3),
+                   shape=stack('betas', 10), expr=stack('expression', 10),
+                   cam_trans=stack('transl', 3))
+        out.update(head.body_model.get_coord(
+            out['root_pose'], out['body_pose'], out['lhand_pose'], out['rhand_pose'],
+            out['jaw_pose'], out['shape'], out['expr'], out['cam_trans']))
+        samples = [SMPLXDataSample(metainfo={'bbox': p['crop_bbox']} if 'crop_bbox' in p else {})
+                   for p in people]
+        for person, sample in zip(people, head.pack_predictions(out, samples)):
+            for key, value in sample.pred_instances.items():
+                if key in ('vertices', 'joints') or key.startswith('keypoints_2d'):
+                    person[key] = value.detach().cpu().numpy()
+
     def __call__(self, inputs: Union[InputType, Sequence[InputType]], batch_size: int = 1,
                  boxes: BoxesSpec = None, return_vis: bool = False,
-                 return_datasamples: bool = False, show: bool = False, **kwargs) -> dict:
+                 return_datasamples: bool = False, show: bool = False, track: bool = False,
+                 smooth: Optional[Dict[str, Any]] = None, **kwargs) -> dict:
         """Run on all inputs and return ``{'predictions', 'visualization'}`` per frame.
 
         ``predictions[i]`` is the list of person dicts of frame ``i`` (see
-        :class:`FrameResult`), or its data samples with ``return_datasamples``.
+        :class:`FrameResult`), or its data samples with ``return_datasamples``; ``track``
+        and ``smooth`` as in :meth:`stream`.
         """
         results = list(self.stream(inputs, batch_size, boxes, return_vis, return_datasamples,
-                                   show))
+                                   show, track, smooth))
         return self.postprocess(results, [r.visualization for r in results],
                                 return_datasamples)
 
