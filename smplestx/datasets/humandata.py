@@ -38,9 +38,10 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from smplestx.registry import DATASETS, TRANSFORMS
+from smplestx.utils.io import file_sha256
 
 from .samplers.sample_seeds import SeededIndex, index_seed
-from .utils.annotation_cache import AnnotationCache, file_sha256, make_cache_key
+from .utils.annotation_cache import AnnotationCache, make_cache_key
 from .utils.annotation_table import GENDERS, HumanDataOptions, build_annotation_table
 
 _PARAM_KEYS = ('global_orient', 'body_pose', 'left_hand_pose', 'right_hand_pose', 'jaw_pose',

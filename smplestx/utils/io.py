@@ -7,6 +7,7 @@ destination is left as it was (absent, or the previous version).
 """
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -93,6 +94,15 @@ def atomic_path(path: PathLike) -> Iterator[str]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def file_sha256(path: PathLike, chunk_size: int = 1 << 24) -> str:
+    """SHA-256 hex digest of a file's content, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk_size), b''):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:

@@ -61,8 +61,10 @@ def training_checkpoint(tmp_path_factory):
 
 def test_publish_keeps_weights_and_drops_training_state(training_checkpoint, tmp_path):
     tool = load_tool()
-    final = Path(tool.publish(str(training_checkpoint), str(tmp_path / 'toy.pth')))
+    final, reported = tool.publish(str(training_checkpoint), str(tmp_path / 'toy.pth'))
+    final = Path(final)
     digest = hashlib.sha256(final.read_bytes()).hexdigest()
+    assert reported == digest
     assert final.name == f'toy-{digest[:8]}.pth'
     assert not (tmp_path / 'toy.pth').exists()
     # Loads with plain weights_only (no allowlist) ...

@@ -10,16 +10,15 @@ its name gets the first 8 hex digits of its sha256 (the OpenMMLab convention)::
 """
 
 import argparse
-import hashlib
 import os
 import os.path as osp
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 
 from smplestx.utils.checkpoint import UnsafeCheckpointError, mmengine_safe_globals
-from smplestx.utils.io import atomic_open
+from smplestx.utils.io import atomic_open, file_sha256
 
 #: Meta entries worth keeping (they describe the weights, not the training state).
 KEPT_META = ('epoch', 'iter', 'seed', 'experiment_name', 'mmengine_version', 'smplestx_version',
@@ -78,17 +77,8 @@ def strip_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
     return dict(state_dict=state_dict, meta=kept)
 
 
-def sha256_of(path: str, chunk: int = 1 << 24) -> str:
-    """The sha256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def publish(in_file: str, out_file: str, add_hash: bool = True) -> str:
-    """Write the stripped checkpoint and return its final path.
+def publish(in_file: str, out_file: str, add_hash: bool = True) -> Tuple[str, str]:
+    """Write the stripped checkpoint; return its final path and its sha256.
 
     Args:
         in_file: The training checkpoint.
@@ -96,29 +86,31 @@ def publish(in_file: str, out_file: str, add_hash: bool = True) -> str:
         add_hash: Insert the first 8 hex digits of the file's sha256 into the name.
 
     Returns:
-        The path written.
+        The path written and the sha256 hex digest of its content (the file is read
+        once).
     """
     published = strip_checkpoint(load_training_checkpoint(in_file))
     with atomic_open(out_file, 'wb') as handle:
         torch.save(published, handle)
+    digest = file_sha256(out_file)
     if not add_hash:
-        return out_file
+        return out_file, digest
     stem, ext = osp.splitext(out_file)
-    final = f'{stem}-{sha256_of(out_file)[:8]}{ext or ".pth"}'
+    final = f'{stem}-{digest[:8]}{ext or ".pth"}'
     os.replace(out_file, final)
-    return final
+    return final, digest
 
 
 def main(argv: Optional[list] = None) -> int:
     """Entry point; returns the process exit code."""
     args = parse_args(argv)
     try:
-        final = publish(args.in_file, args.out_file, add_hash=not args.no_hash)
+        final, digest = publish(args.in_file, args.out_file, add_hash=not args.no_hash)
     except (FileNotFoundError, ValueError, UnsafeCheckpointError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
     size = osp.getsize(final) / 2**20
-    print(f'wrote {final} ({size:.1f} MiB, sha256 {sha256_of(final)})')
+    print(f'wrote {final} ({size:.1f} MiB, sha256 {digest})')
     return 0
 
 

@@ -14,7 +14,6 @@ Example::
 """
 
 import argparse
-import hashlib
 import os
 import os.path as osp
 import sys
@@ -32,6 +31,7 @@ from smplestx.models.utils.checkpoint_conversion import (
     official_network,
     validate_state_dict,
 )
+from smplestx.utils.io import file_sha256
 from smplestx.version import __version__
 
 
@@ -43,15 +43,6 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     parser.add_argument('--config', help='smplestx config to verify the converted weights '
                         'against (strict load)')
     return parser.parse_args(argv)
-
-
-def sha256_of(path: str, chunk: int = 1 << 24) -> str:
-    """The sha256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_with_config(state_dict: Dict[str, Any], config: str, source: str) -> None:
@@ -100,7 +91,7 @@ def convert(src: str, dst: str, config: Optional[str] = None) -> Dict[str, Any]:
     meta = dict(
         smplestx_version=__version__,
         converted_from=osp.basename(src),
-        source_sha256=sha256_of(src),
+        source_sha256=file_sha256(src),
         source_epoch=obj.get('epoch') if isinstance(obj.get('epoch'), int) else None,
         config=osp.basename(config) if config else None,
         num_tensors=len(state_dict),

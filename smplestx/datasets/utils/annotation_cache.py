@@ -26,15 +26,6 @@ from smplestx.version import __version__
 TABLE_FORMAT_VERSION = 1
 
 
-def file_sha256(path: str, chunk_size: int = 1 << 22) -> str:
-    """SHA-256 hex digest of a file's content."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk_size), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def make_cache_key(content_hash: str, options: dict, code_version: Optional[str] = None
                    ) -> str:
     """Hash of the annotation content, the table options and the code version.
