@@ -44,20 +44,22 @@ def official_io(official_tiny_path) -> dict:
 
 @pytest.fixture(scope='session')
 def synthetic_humandata_root(tmp_path_factory, body_model_path):
-    """Factory: ``make(num)`` -> a synthetic HumanData folder of ``num`` 256×256 samples.
+    """Factory: ``make(num, img_size)`` -> a synthetic HumanData folder (seed 0).
 
-    Each size is generated once per session (seed 0) and shared by the training tests.
+    Each ``(num, img_size)`` is generated once per session and shared by the training and
+    test-tool tests.
     """
     from smplestx.datasets.synthetic import make_synthetic_humandata
 
     made = {}
 
-    def make(num: int) -> Path:
-        if num not in made:
+    def make(num: int, img_size: tuple = (256, 256)) -> Path:
+        key = (num, tuple(img_size))
+        if key not in made:
             root = tmp_path_factory.mktemp(f'synthetic{num}')
             make_synthetic_humandata(str(body_model_path), str(root), num=num,
-                                     img_size=(256, 256), seed=0)
-            made[num] = root
-        return made[num]
+                                     img_size=tuple(img_size), seed=0)
+            made[key] = root
+        return made[key]
 
     return make

@@ -18,8 +18,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from smplestx.datasets.synthetic import make_synthetic_humandata
-
 REPO = Path(__file__).resolve().parents[2]
 TEST_CONFIG = REPO / 'configs' / 'smplestx' / 'smplestx_vit-tiny_test-synthetic-256x192.py'
 NUM_SAMPLES = 3  # odd: not divisible by the 2 processes
@@ -59,11 +57,8 @@ def _args(checkpoint, work_dir, data_root):
 
 
 @pytest.fixture(scope='module')
-def synthetic_root(tmp_path_factory, body_model_path):
-    root = tmp_path_factory.mktemp('synthetic')
-    make_synthetic_humandata(str(body_model_path), str(root), num=NUM_SAMPLES,
-                             img_size=(128, 128), seed=0)
-    return root
+def synthetic_root(synthetic_humandata_root):
+    return synthetic_humandata_root(NUM_SAMPLES, img_size=(128, 128))
 
 
 def test_two_cpu_processes_give_exactly_the_single_process_numbers(

@@ -8,7 +8,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from smplestx.datasets.synthetic import make_synthetic_humandata
 from smplestx.evaluation.metrics import SMPLXMeshMetric
 from smplestx.utils.cli import load_config
 
@@ -30,11 +29,8 @@ def tool():
 
 
 @pytest.fixture(scope='module')
-def synthetic_root(tmp_path_factory, body_model_path):
-    root = tmp_path_factory.mktemp('synthetic')
-    make_synthetic_humandata(str(body_model_path), str(root), num=NUM_SAMPLES,
-                             img_size=(128, 128), seed=0)
-    return root
+def synthetic_root(synthetic_humandata_root):
+    return synthetic_humandata_root(NUM_SAMPLES, img_size=(128, 128))
 
 
 @pytest.fixture()
