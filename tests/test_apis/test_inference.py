@@ -7,6 +7,7 @@ from mmengine.config import Config
 
 from smplestx.apis import init_model, load_config, set_body_model_dir
 from smplestx.apis.inference import body_model_dirs
+from smplestx.testing.official_io import official_crops
 
 TINY = Path(__file__).resolve().parents[2] / 'configs' / 'smplestx' / \
     'smplestx_vit-tiny_1xb2-1e_synthetic-256x192.py'
@@ -17,8 +18,7 @@ def test_init_model_loads_the_official_checkpoint(body_model_path, official_tiny
     model = init_model(str(TINY), str(official_tiny_path / 'snapshot_0.pth.tar'), 'cpu',
                        body_model_dir=str(body_model_path))
     assert not model.training and isinstance(model.cfg, Config)
-    crops = [torch.from_numpy(np.round(x * 255).astype(np.uint8))
-             for x in official_io['inputs/img']]
+    crops = official_crops(official_io)
     with torch.no_grad():
         inputs = model.data_preprocessor(dict(inputs=crops))['inputs']
         out = model(inputs, mode='tensor')

@@ -1,8 +1,9 @@
 import pytest
 import torch
-from project_utils import build_model, crops, project_config, train_samples
+from project_utils import build_model, project_config
 
 from smplestx.models.estimators import SMPLestX
+from smplestx.testing.official_io import official_crops, official_train_samples
 
 CONFIG = 'example_project/configs/example-head_vit-tiny_1xb2-40it_synthetic-256x192.py'
 
@@ -35,7 +36,8 @@ def test_config_builds_through_the_registry(cfg):
 def test_loss_weights_scale_only_the_named_term(cfg, official_tiny_path, official_io):
     example = loaded(cfg, official_tiny_path)
     plain = loaded(cfg, official_tiny_path, loss_weights=None)
-    data = dict(inputs=crops(official_io), data_samples=train_samples(official_io))
+    data = dict(inputs=official_crops(official_io),
+                data_samples=official_train_samples(official_io))
     weighted = example(**example.data_preprocessor(data, True), mode='loss')
     base = plain(**plain.data_preprocessor(data, True), mode='loss')
     assert set(weighted) == set(base)
@@ -46,7 +48,7 @@ def test_loss_weights_scale_only_the_named_term(cfg, official_tiny_path, officia
 
 def test_unknown_loss_name_is_reported(cfg, official_tiny_path, official_io):
     model = loaded(cfg, official_tiny_path, loss_weights=dict(loss_typo=1.0))
-    data = model.data_preprocessor(dict(inputs=crops(official_io),
-                                        data_samples=train_samples(official_io)), True)
+    data = model.data_preprocessor(dict(inputs=official_crops(official_io),
+                                        data_samples=official_train_samples(official_io)), True)
     with pytest.raises(KeyError, match=r"unknown loss terms \['loss_typo'\]"):
         model(**data, mode='loss')

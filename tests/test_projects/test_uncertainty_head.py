@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import load_checkpoint
-from project_utils import build_model, crops, project_config, train_samples
+from project_utils import build_model, project_config
 
 from smplestx.models.estimators import SMPLestX
 from smplestx.models.utils.checkpoint_conversion import (
@@ -15,6 +15,7 @@ from smplestx.models.utils.checkpoint_conversion import (
 )
 from smplestx.models.utils.rotation import batch_rodrigues
 from smplestx.registry import METRICS
+from smplestx.testing.official_io import official_crops, official_train_samples
 
 CONFIG = 'uncertainty_head/configs/uncertainty-head_vit-tiny_frozen_1xb2-40it_synthetic-256x192.py'
 NEW_PREFIX = 'head.uncertainty.'
@@ -109,7 +110,7 @@ def test_unknown_prefix_is_rejected(cfg):
 def test_pretrained_predictions_are_the_official_ones(loaded, official_io):
     model = loaded[0].eval()
     with torch.no_grad():
-        inputs = model.data_preprocessor(dict(inputs=crops(official_io)))['inputs']
+        inputs = model.data_preprocessor(dict(inputs=official_crops(official_io)))['inputs']
         out = model(inputs, mode='tensor')
     for key in TEST_OUT_KEYS:
         np.testing.assert_allclose(out[key].numpy(), official_io[f'test/out/{key}'], rtol=1e-5,
@@ -119,8 +120,8 @@ def test_pretrained_predictions_are_the_official_ones(loaded, official_io):
 def test_predict_adds_log_variances(loaded, official_io):
     model = loaded[0].eval()
     with torch.no_grad():
-        inputs = model.data_preprocessor(dict(inputs=crops(official_io)))['inputs']
-        samples = model(inputs, train_samples(official_io), mode='predict')
+        inputs = model.data_preprocessor(dict(inputs=official_crops(official_io)))['inputs']
+        samples = model(inputs, official_train_samples(official_io), mode='predict')
         out = model(inputs, mode='tensor')
     for i, sample in enumerate(samples):
         pred = sample.pred_instances
@@ -140,8 +141,9 @@ def test_one_train_step_changes_only_the_trainable_parameters(cfg, snapshot, off
            for p in group['params']}
     before = {k: v.detach().clone() for k, v in model.named_parameters()}
     model.train()
-    log_vars = model.train_step(dict(inputs=crops(official_io),
-                                     data_samples=train_samples(official_io)), optim_wrapper)
+    data = dict(inputs=official_crops(official_io),
+                data_samples=official_train_samples(official_io))
+    log_vars = model.train_step(data, optim_wrapper)
     assert set(log_vars) == {'loss', 'loss_nll_pose', 'loss_nll_shape', 'loss_nll_expr'}
     assert math.isfinite(float(log_vars['loss'].detach()))
     for name, param in model.named_parameters():

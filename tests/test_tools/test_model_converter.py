@@ -17,6 +17,7 @@ from smplestx.models.utils.checkpoint_conversion import (
     state_dict_mismatch,
 )
 from smplestx.registry import MODELS
+from smplestx.testing.official_io import official_crops
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_CONFIG = REPO / 'configs' / 'smplestx' / 'smplestx_vit-tiny_1xb2-1e_synthetic-256x192.py'
@@ -75,8 +76,7 @@ def test_convert_writes_verified_weights_only_checkpoint(official_tiny_path, bod
     init_default_scope('smplestx')
     model = MODELS.build(cfg.model).eval()
     load_checkpoint(model, str(dst), map_location='cpu', strict=True)
-    crops = [torch.from_numpy(np.round(x * 255).astype(np.uint8))
-             for x in official_io['inputs/img']]
+    crops = official_crops(official_io)
     with torch.no_grad():
         out = model(model.data_preprocessor(dict(inputs=crops))['inputs'], mode='tensor')
     for key, value in out.items():

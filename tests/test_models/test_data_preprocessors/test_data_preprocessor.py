@@ -1,15 +1,15 @@
-import numpy as np
 import pytest
 import torch
 
 from smplestx.models.data_preprocessors import SMPLXDataPreprocessor
 from smplestx.registry import MODELS
 from smplestx.structures import SMPLXDataSample
+from smplestx.testing.official_io import official_crops
 
 
 def test_uint8_crops_give_the_official_network_input(official_io):
     img = official_io['inputs/img']
-    crops = [torch.from_numpy(np.round(x * 255).astype(np.uint8)) for x in img]
+    crops = official_crops(official_io)
     pre = MODELS.build(dict(type='SMPLXDataPreprocessor'))
     out = pre(dict(inputs=crops, data_samples=[SMPLXDataSample(), SMPLXDataSample()]))
     assert out['inputs'].dtype == torch.float32

@@ -6,12 +6,11 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
-from mmengine.structures import InstanceData
 
-from smplestx.models.heads.smplx_transformer_head import META_KEYS, TARGET_KEYS
 from smplestx.models.utils.checkpoint_conversion import CheckpointMismatchError
 from smplestx.registry import MODELS
 from smplestx.structures import SMPLXDataSample
+from smplestx.testing.official_io import official_crops, official_train_samples
 from smplestx.testing.official_reference import OfficialReferenceNet, official_decode
 
 REPO = Path(__file__).resolve().parents[3]
@@ -33,9 +32,7 @@ def build_tiny(body_model_path, **head_overrides):
 
 
 def network_input(model, official_io):
-    crops = [torch.from_numpy(np.round(x * 255).astype(np.uint8))
-             for x in official_io['inputs/img']]
-    return model.data_preprocessor(dict(inputs=crops))['inputs']
+    return model.data_preprocessor(dict(inputs=official_crops(official_io)))['inputs']
 
 
 @pytest.fixture(scope='module')
@@ -94,23 +91,12 @@ def test_explicit_attention_matches_official_and_sdpa(body_model_path, official_
         torch.testing.assert_close(explicit[key], sdpa[key], rtol=1e-5, atol=1e-5)
 
 
-def train_samples(official_io):
-    samples = []
-    for i in range(official_io['inputs/img'].shape[0]):
-        gt = InstanceData()
-        for key in TARGET_KEYS:
-            gt.set_field(torch.from_numpy(official_io[f'train/targets/{key}'][i:i + 1]), key)
-        for key in META_KEYS:
-            gt.set_field(torch.from_numpy(official_io[f'train/meta_info/{key}'][i:i + 1]), key)
-        samples.append(SMPLXDataSample(gt_instances=gt))
-    return samples
-
-
 def test_losses_match_official(body_model_path, official_tiny_path, official_io):
     model = build_tiny(body_model_path, loss=dict(type='SMPLestXLoss', official_broadcast=True))
     load_checkpoint(model, str(official_tiny_path / 'snapshot_0.pth.tar'), map_location='cpu')
     model.train()
-    losses = model(network_input(model, official_io), train_samples(official_io), mode='loss')
+    losses = model(network_input(model, official_io), official_train_samples(official_io),
+                   mode='loss')
     assert set(losses) == {f'loss_{k}' for k in LOSS_KEYS}
     for key in LOSS_KEYS:
         expected = float(official_io[f'train/loss_mean/{key}'])
@@ -122,7 +108,7 @@ def test_losses_match_official(body_model_path, official_tiny_path, official_io)
 
 
 def test_loss_names_missing_target(tiny_model, official_io):
-    samples = train_samples(official_io)
+    samples = official_train_samples(official_io)
     del samples[1].gt_instances.smplx_pose
     with pytest.raises(KeyError, match=r'data_samples\[1\].gt_instances has no `smplx_pose`'):
         tiny_model(network_input(tiny_model, official_io), samples, mode='loss')
