@@ -18,7 +18,6 @@ epochs, and a smaller one is repeated as evenly as possible (each sample ``floor
 ``ceil`` times) instead of with a random tail.
 """
 
-import itertools
 import math
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -28,7 +27,7 @@ from torch.utils.data import Sampler
 
 from smplestx.registry import DATA_SAMPLERS
 
-from .sample_seeds import SeededIndex, sample_seed
+from .sample_seeds import seed_rank_indices
 
 STRATEGIES = ('balance', 'concat', 'weighted')
 
@@ -179,10 +178,8 @@ class MixedDatasetSampler(Sampler):
         if self.round_up and len(indices):
             size = self.num_samples * self.world_size
             indices = np.resize(indices, size)
-        mine = indices[self.rank::self.world_size].tolist()
-        positions = itertools.count(self.rank, self.world_size)
-        return (SeededIndex(idx, sample_seed(seed, epoch, pos))
-                for pos, idx in zip(positions, mine))
+        return seed_rank_indices(indices[self.rank::self.world_size].tolist(), seed, epoch,
+                                 self.rank, self.world_size)
 
     def __len__(self) -> int:
         return self.num_samples

@@ -17,7 +17,8 @@ makes it work with persistent workers: they hold their own copy of the dataset, 
 attribute updates in the main process never reach, but every index is sent to them.
 """
 
-from typing import Any, Optional, Tuple
+import itertools
+from typing import Any, Iterable, Iterator, Optional, Tuple
 
 import numpy as np
 
@@ -60,6 +61,27 @@ def sample_seed(seed: int, epoch: int, position: int) -> int:
     """
     entropy = [int(seed) % 2**64, int(epoch), int(position), _AUGMENT_TAG]
     return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0])
+
+
+def seed_rank_indices(indices: Iterable[int], seed: int, epoch: int, rank: int,
+                      world_size: int) -> Iterator[SeededIndex]:
+    """Attach seeds to one rank's share of a global sample list.
+
+    Args:
+        indices: This rank's indices, i.e. positions ``rank, rank + world_size, ...`` of
+            the global list (of the epoch, or of an endless stream).
+        seed: The sampler's seed.
+        epoch: The epoch (0 for a sampler without epochs).
+        rank: This process's rank.
+        world_size: The number of processes.
+
+    Returns:
+        The indices as :class:`SeededIndex`, each with ``sample_seed(seed, epoch, p)`` of
+        its global position ``p``.
+    """
+    positions = itertools.count(rank, world_size)
+    return (SeededIndex(idx, sample_seed(seed, epoch, pos))
+            for pos, idx in zip(positions, indices))
 
 
 def index_seed(idx: Any) -> Optional[int]:

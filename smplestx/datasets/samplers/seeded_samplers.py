@@ -8,14 +8,13 @@ and each index additionally carries the augmentation seed of
 ``np.random`` and depends on the number of workers.
 """
 
-import itertools
 from typing import Iterator
 
 from mmengine.dataset import DefaultSampler, InfiniteSampler
 
 from smplestx.registry import DATA_SAMPLERS
 
-from .sample_seeds import SeededIndex, sample_seed
+from .sample_seeds import seed_rank_indices
 
 
 @DATA_SAMPLERS.register_module()
@@ -29,11 +28,8 @@ class SeededDefaultSampler(DefaultSampler):
 
     def __iter__(self) -> Iterator[int]:
         """Iterate the indices of this rank, each a :class:`SeededIndex`."""
-        seed, epoch = self.seed, self.epoch
-        indices = super().__iter__()
-        positions = itertools.count(self.rank, self.world_size)
-        return (SeededIndex(idx, sample_seed(seed, epoch, pos))
-                for pos, idx in zip(positions, indices))
+        return seed_rank_indices(super().__iter__(), self.seed, self.epoch, self.rank,
+                                 self.world_size)
 
 
 @DATA_SAMPLERS.register_module()
@@ -46,6 +42,5 @@ class SeededInfiniteSampler(InfiniteSampler):
 
     def _indices_of_rank(self) -> Iterator[int]:
         """Slice the infinite seeded indices by rank."""
-        positions = itertools.count(self.rank, self.world_size)
-        for pos, idx in zip(positions, super()._indices_of_rank()):
-            yield SeededIndex(idx, sample_seed(self.seed, 0, pos))
+        yield from seed_rank_indices(super()._indices_of_rank(), self.seed, 0, self.rank,
+                                     self.world_size)
