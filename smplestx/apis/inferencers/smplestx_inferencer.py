@@ -300,10 +300,10 @@ class SMPLestXInferencer(BaseInferencer):
         if smooth is None and not track:
             return None
         options = dict(smooth or {})
-        if options.get('fps') is None:
-            video = (isinstance(inputs, str) or hasattr(inputs, '__fspath__')) and \
-                input_kind(inputs) == 'video'
-            options['fps'] = VideoReader(inputs).fps if video else 30.0
+        video = (isinstance(inputs, str) or hasattr(inputs, '__fspath__')) and \
+            input_kind(inputs) == 'video'
+        if options.get('fps') is None and video:  # otherwise SMPLXSmoother's default
+            options['fps'] = VideoReader(inputs).fps
         try:
             return SMPLXSmoother(**options, enabled=smooth is not None)
         except TypeError as err:
