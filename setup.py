@@ -44,6 +44,7 @@ setup(
         'detector': ['mmdet>=3.3.0,<3.4.0'],
         'tests': read_requirements('tests.txt'),
         'optional': read_requirements('optional.txt'),
+        'deploy': read_requirements('deploy.txt'),
     },
     include_package_data=True,
     zip_safe=False,

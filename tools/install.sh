@@ -36,10 +36,10 @@ if [[ "$FLAVOUR" == detector ]]; then
   echo "[install] full mmcv (source build with ops; cached by pip after the first time)"
   "${PIP[@]}" "setuptools<81" ninja psutil wheel
   MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-2}" "${PIP[@]}" --no-build-isolation mmcv
-  echo "[install] smplestx with the detector extra (mmdet) and test tools"
-  "${PIP[@]}" -e ".[detector,tests]"
+  echo "[install] smplestx with the detector (mmdet) and deploy (ONNX) extras and test tools"
+  "${PIP[@]}" -e ".[detector,deploy,tests]"
 else
-  echo "[install] smplestx with mmcv-lite and test tools"
-  "${PIP[@]}" -e ".[lite,tests]"
+  echo "[install] smplestx with mmcv-lite, the deploy (ONNX) extra and test tools"
+  "${PIP[@]}" -e ".[lite,deploy,tests]"
 fi
 "$PY" -c "import smplestx, mmcv; print('[install] smplestx', smplestx.__version__, '| mmcv', mmcv.__version__)"

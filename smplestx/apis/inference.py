@@ -3,14 +3,21 @@
 import copy
 import os
 import os.path as osp
+import re
 from typing import Any, Iterator, Optional, Union
 
 import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
+from mmengine.runner import CheckpointLoader, load_state_dict
 from torch import nn
 
+from smplestx.models.utils.checkpoint_conversion import (
+    CheckpointFormatError,
+    check_torch_file,
+    is_official_checkpoint,
+    validate_state_dict,
+)
 from smplestx.registry import MODELS
 from smplestx.utils.checkpoint import mmengine_safe_globals
 
@@ -75,9 +82,8 @@ def init_model(config: ConfigLike, checkpoint: Optional[str] = None,
     """Build a model from a config, load a checkpoint and put it in eval mode.
 
     Both official SMPLest-X checkpoints (``.pth.tar`` with ``network``) and converted or
-    Runner-saved MMEngine checkpoints load, through
-    :func:`mmengine.runner.load_checkpoint` with ``weights_only=True`` and strict key
-    checking (official checkpoints are converted by the model's load hook).
+    Runner-saved MMEngine checkpoints load, with ``weights_only=True`` and strict key
+    checking (see :func:`load_weights`).
 
     Args:
         config: Config file or object.
@@ -92,12 +98,15 @@ def init_model(config: ConfigLike, checkpoint: Optional[str] = None,
 
     Raises:
         FileNotFoundError: If the config or checkpoint does not exist.
+        CheckpointFormatError: If the checkpoint is not a torch file.
+        CheckpointMismatchError: If its weights do not fit the model (e.g. another size).
+        UnsafeCheckpointError: If it holds objects that only full unpickling restores.
     """
     cfg = load_config(config, cfg_options)
     if body_model_dir is not None:
         set_body_model_dir(cfg, body_model_dir)
-    if checkpoint is not None and not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
+    if checkpoint is not None:
+        check_torch_file(checkpoint)
     init_default_scope(cfg.get('default_scope', 'smplestx'))
     model_cfg = copy.deepcopy(cfg.model)
     if checkpoint is not None:
@@ -107,13 +116,33 @@ def init_model(config: ConfigLike, checkpoint: Optional[str] = None,
             torch.manual_seed(seed)
         model = MODELS.build(model_cfg)
     if checkpoint is not None:
-        with mmengine_safe_globals(checkpoint):
-            load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
-                            logger='current')
+        load_weights(model, checkpoint)
     model.cfg = cfg
     model.to(device)
     model.eval()
     return model
+
+
+def load_weights(model: nn.Module, checkpoint: str) -> None:
+    """Load ``checkpoint`` into ``model`` strictly, with a one-line error on mismatch.
+
+    An MMEngine checkpoint (``state_dict``) is compared with the model first, so that one
+    for another model size fails with :class:`CheckpointMismatchError` naming the sizes and
+    keys, instead of PyTorch's list of every mismatch; an official checkpoint is checked
+    (and converted) by the model's own load hook. The file is read once, with
+    ``weights_only=True``.
+    """
+    with mmengine_safe_globals(checkpoint):
+        loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu',
+                                                  logger='current')
+    if not isinstance(loaded, dict):
+        raise CheckpointFormatError(f'{checkpoint} holds no state dict '
+                                    f'(found {type(loaded).__name__})')
+    state_dict = loaded.get('state_dict', loaded)
+    state_dict = {re.sub(r'^module\.', '', key): value for key, value in state_dict.items()}
+    if not is_official_checkpoint(state_dict):
+        validate_state_dict(state_dict, model.state_dict(), source=checkpoint)
+    load_state_dict(model, state_dict, strict=True, logger='current')
 
 
 def _drop_pretrained(node: Any) -> None:

@@ -277,6 +277,10 @@ def _standin_outputs(args: List[str]) -> List[str]:
     return [f'{ns.out_dir}/smplx/SMPLX_NEUTRAL.npz']
 
 
+def _onnx_outputs(args: List[str]) -> List[str]:
+    return [_tool('tools/deployment/pytorch2onnx.py').parse_args(args).out]
+
+
 OUTPUT_RULES = {
     'tools/train.py': _train_outputs,
     'tools/test.py': _test_outputs,
@@ -285,6 +289,7 @@ OUTPUT_RULES = {
     'tools/dataset_converters/make_synthetic_humandata.py': _synthetic_outputs,
     'tools/misc/publish_model.py': _publish_outputs,
     'tools/misc/make_standin_body_model.py': _standin_outputs,
+    'tools/deployment/pytorch2onnx.py': _onnx_outputs,
 }
 
 

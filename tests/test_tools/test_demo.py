@@ -7,9 +7,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from smplestx.apis import demo as demo_api
 from smplestx.apis.detection import MMDET_MISSING
+from smplestx.models.utils.checkpoint_conversion import load_official_checkpoint
 from smplestx.utils.body_model_files import BODY_MODELS_ENV
 from smplestx.utils.standin_body_model import is_standin_body_model
 
@@ -105,6 +107,22 @@ def test_video_whole_image(no_assets, tmp_path, standin_dir):
     assert no_temp_files(out)
 
 
+def test_checkpoint_of_another_size_is_one_line(official_tiny_path, tmp_path, standin_dir,
+                                                capsys):
+    # The tiny checkpoint, official and converted, into the ViT-S config.
+    config = ROOT / 'configs' / 'smplestx' / 'smplestx_vit-s_16xb16-20e_h40-256x192.py'
+    official = official_tiny_path / 'snapshot_0.pth.tar'
+    converted = tmp_path / 'tiny.pth'
+    torch.save({'state_dict': load_official_checkpoint(official)}, converted)
+    for checkpoint in (official, converted):
+        assert load_tool().main([str(IMAGE), '--whole-image', '--config', str(config),
+                                 '--checkpoint', str(checkpoint), '--out-dir', str(tmp_path),
+                                 '--standin-dir', str(standin_dir), '--no-progress']) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith('error: ') and 'does not fit the model: it has embed_dim 32, '\
+            'depth 2 but the model expects embed_dim 384, depth 12 (ViT-S)' in err[-1]
+
+
 def test_no_render_writes_parameters_only(no_assets, tmp_path, standin_dir):
     out = tmp_path / 'out'
     assert load_tool().main([str(IMAGE), '--whole-image', '--no-render', '--out-dir', str(out),
@@ -123,6 +141,12 @@ def test_errors_are_one_line(no_assets, tmp_path, standin_dir, capsys, monkeypat
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith('error: input')
     assert tool.main([str(IMAGE), '--whole-image', '--checkpoint', 'none.pth'] + args) == 2
     assert 'checkpoint none.pth does not exist' in capsys.readouterr().err
+    junk = tmp_path / 'junk.pth'
+    junk.write_bytes(b'\x00not a checkpoint')
+    assert tool.main([str(IMAGE), '--whole-image', '--checkpoint', str(junk)] + args) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f'error: {junk} is not a torch checkpoint: neither a torch zip archive nor a legacy '
+        f'torch.save file')
     bad = tmp_path / 'bad.json'
     bad.write_text('[[1, 2, 3]]')
     assert tool.main([str(IMAGE), '--bboxes', str(bad)] + args) == 2

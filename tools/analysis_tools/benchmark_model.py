@@ -48,6 +48,7 @@ import os
 import os.path as osp
 import platform
 import statistics
+import tempfile
 import time
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -83,10 +84,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         'freezing; measured no faster on a 2-core CPU); needs one --devices entry')
     parser.add_argument('--compile-official', action='store_true',
                         help='with --compare-official, compile the reference the same way')
+    parser.add_argument('--onnxruntime', action='store_true',
+                        help='also time the model exported to ONNX and run by ONNX Runtime '
+                        '(CPU only; needs --body-model-dir)')
     parser.add_argument('--config-dir', default=osp.join(REPO, 'configs', 'smplestx'))
     args = parser.parse_args(argv)
     if (args.compile or args.compile_official) and len(devices(args)) != 1:
         parser.error('--compile/--compile-official need exactly one device (--devices cpu)')
+    if args.onnxruntime and not args.body_model_dir:
+        parser.error('--onnxruntime needs --body-model-dir (the exported graph includes the '
+                     'camera and the SMPL-X layer)')
     return args
 
 
@@ -151,6 +158,20 @@ def reference_forward(model: torch.nn.Module, decode: bool) -> Callable[[torch.T
     return run
 
 
+def onnxruntime_forward(model: torch.nn.Module, out_dir: str) -> Callable[[torch.Tensor], object]:
+    """Our model exported to ONNX (with SMPL-X) and run by ONNX Runtime on the CPU."""
+    from smplestx.deployment import INPUT_NAME, export_onnx, onnx_session
+
+    path = export_onnx(model, osp.join(out_dir, 'model.onnx'))
+    # No spinning: idle ONNX Runtime threads would steal the cores from the PyTorch sides.
+    session = onnx_session(path, threads=torch.get_num_threads(), spinning=False)
+
+    def run(img: torch.Tensor) -> object:
+        return session.run(None, {INPUT_NAME: img[..., ::2, ::2].contiguous().numpy()})
+
+    return run
+
+
 @contextlib.contextmanager
 def autocast(device: str, dtype: torch.dtype) -> Iterator[None]:
     """bf16 autocast on ``device`` (nothing for fp32)."""
@@ -203,10 +224,13 @@ def benchmark(size: str, args: argparse.Namespace) -> List[Dict]:
     print(f'[{size}] params {params:,} ({params / 1e6:.1f}M), {flops / 1e9:.2f} GFLOPs/crop '
           f'({"with" if decode else "without"} SMPL-X decoding)')
     rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        ort_run = onnxruntime_forward(model, tmp) if args.onnxruntime else None
     for device in devices(args):
         model.to(device)
         ours = our_forward(model, decode)
         ref = reference_forward(model, decode) if args.compare_official else None
+        extra = [('onnxruntime', ort_run)] if ort_run and device == 'cpu' else []
         if ref is not None:
             ref.module.to(device)
         if args.compile:
@@ -219,7 +243,7 @@ def benchmark(size: str, args: argparse.Namespace) -> List[Dict]:
             for batch in args.batch_sizes:
                 img = torch.rand(batch, 3, 512, 384, device=device)
                 rows.append(time_size(size, device, dtype_name, dtype, batch, img, ours, ref,
-                                      args))
+                                      args, extra if dtype == torch.float32 else ()))
                 if args.profile and device == 'cpu' and dtype == torch.float32:
                     profile_forward(f'ours, bs{batch}', ours, img, args.profile)
                     if ref is not None:
@@ -241,23 +265,27 @@ def compile_frozen(module: torch.nn.Module) -> None:
 
 def time_size(size: str, device: str, dtype_name: str, dtype: torch.dtype, batch: int,
               img: torch.Tensor, ours: Callable, ref: Optional[Callable],
-              args: argparse.Namespace) -> Dict:
+              args: argparse.Namespace,
+              extra: Sequence[Tuple[str, Callable]] = ()) -> Dict:
     """Time ours (and the reference, interleaved) on one batch; print and return a row.
 
     With the reference, every iteration runs both, in alternating order (ours first on
     even iterations, the reference first on odd ones), so that slow drifts of a shared
     machine hit both alike. The row holds the median wall time per side, the ratio of
     the medians (``speedup``), the median of the per-iteration ratios (``pair_speedup``)
-    and the same ratio in process CPU time (``cpu_speedup``).
+    and the same ratio in process CPU time (``cpu_speedup``). ``extra`` sides (e.g.
+    ``onnxruntime``) join the rotation, and get ``<name>_speedup`` against the reference.
     """
     fns: List[Tuple[str, Callable]] = [('ours', ours)] + ([('official', ref)] if ref else [])
+    fns += list(extra)
     for _ in range(args.warmup):
         for _, fn in fns:
             time_once(fn, img, device, dtype)
     wall: Dict[str, List[float]] = {name: [] for name, _ in fns}
     cpu: Dict[str, List[float]] = {name: [] for name, _ in fns}
     for i in range(args.iters):
-        for name, fn in (fns if i % 2 == 0 else fns[::-1]):
+        order = fns if len(fns) < 3 else fns[i % len(fns):] + fns[:i % len(fns)]
+        for name, fn in (order if i % 2 == 0 else order[::-1]):
             seconds, cpu_seconds = time_once(fn, img, device, dtype)
             wall[name].append(seconds)
             cpu[name].append(cpu_seconds)
@@ -277,6 +305,10 @@ def time_size(size: str, device: str, dtype_name: str, dtype: torch.dtype, batch
         row['cpu_speedup'] = row['official_cpu_s'] / row['ours_cpu_s']
         text += (f'  speed-up x{row["speedup"]:.3f} (per-pair median '
                  f'x{row["pair_speedup"]:.3f}, CPU time x{row["cpu_speedup"]:.3f})')
+        for name, _ in extra:
+            row[f'{name}_speedup'] = row['official_s'] / row[f'{name}_s']
+            text += f'  {name} speed-up x{row[f"{name}_speedup"]:.3f}'
+
     print(text, flush=True)
     return row
 

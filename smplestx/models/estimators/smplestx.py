@@ -7,9 +7,11 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from smplestx.models.utils.checkpoint_conversion import (
+    CheckpointMismatchError,
     convert_official_state_dict,
     is_official_checkpoint,
     official_network,
+    state_dict_mismatch,
     validate_state_dict,
 )
 from smplestx.registry import MODELS
@@ -155,13 +157,33 @@ class SMPLestX(BaseModel):
         return {key: decoded[src] for key, src in TENSOR_OUTPUTS.items()}
 
     # ---------------------------------------------------------------- checkpoints
+    def _check_shapes(self, state_dict: Dict[str, Any]) -> None:
+        """Raise when a weight of ``state_dict`` has another shape than the model's."""
+        expected = self.state_dict()
+        if not any(key in expected and hasattr(value, 'shape')
+                   and tuple(value.shape) != tuple(expected[key].shape)
+                   for key, value in state_dict.items()):
+            return
+        raise CheckpointMismatchError(
+            f'checkpoint does not fit the model: {state_dict_mismatch(state_dict, expected)}. '
+            f'To load only part of it (e.g. the backbone), use init_cfg=dict(type='
+            f"'Pretrained', checkpoint=..., prefix='backbone.') on that part")
+
     def _load_official_checkpoint(self, module: nn.Module, state_dict: Dict[str, Any],
                                   prefix: str, local_metadata: Dict, strict: bool,
                                   missing_keys: List[str], unexpected_keys: List[str],
                                   error_msgs: List[str]) -> None:
-        """Convert an official checkpoint in ``state_dict`` in place and validate it."""
+        """Convert an official checkpoint in ``state_dict`` in place and validate it.
+
+        Any other state dict is checked for shape mismatches, which mean a checkpoint of
+        another model: they raise :class:`CheckpointMismatchError` even when the load is
+        not strict (MMEngine's ``load_from`` is not), instead of leaving those weights
+        randomly initialised behind a warning. Missing and unexpected keys are left to the
+        caller's ``strict``.
+        """
         own = {k[len(prefix):]: k for k in state_dict if k.startswith(prefix)}
         if not is_official_checkpoint({k: state_dict[full] for k, full in own.items()}):
+            self._check_shapes({k: state_dict[full] for k, full in own.items()})
             return
         if 'network' in own:
             network = official_network({'network': state_dict[own['network']]})

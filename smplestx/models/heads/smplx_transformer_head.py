@@ -212,6 +212,26 @@ class SMPLXTransformerHead(BaseModule):
         return {key: aa.reshape(batch, -1)
                 for (key, _), aa in zip(parts, axis_angle.split(counts, dim=1))}
 
+    def decode_params(self, raw: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """The parameter part of :meth:`decode`: poses, shape, expression, camera.
+
+        Args:
+            raw: The output of :meth:`forward`.
+
+        Returns:
+            The axis-angle poses of :meth:`rotations_to_axis_angle`, ``shape``, ``expr``
+            (B, 10) and ``cam_trans`` (B, 3); no SMPL-X layer call.
+        """
+        body_model = self._require('body_model', 'decode_params()')
+        out = self.rotations_to_axis_angle(raw)
+        out.update(
+            shape=raw['body_betas'],
+            expr=raw['face_expression'],
+            cam_trans=get_camera_trans(raw['body_cam'], focal=tuple(body_model.focal),
+                                       input_body_shape=tuple(body_model.input_body_shape),
+                                       camera_3d_size=self.camera_3d_size))
+        return out
+
     def decode(self, raw: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """Turn raw outputs into axis-angle poses, camera translation and posed SMPL-X.
 
@@ -232,13 +252,7 @@ class SMPLXTransformerHead(BaseModule):
             ``lhand_root_pose``/``rhand_root_pose`` (B, 3) when the raw dict has them.
         """
         body_model = self._require('body_model', 'decode()')
-        out = self.rotations_to_axis_angle(raw)
-        out.update(
-            shape=raw['body_betas'],
-            expr=raw['face_expression'],
-            cam_trans=get_camera_trans(raw['body_cam'], focal=tuple(body_model.focal),
-                                       input_body_shape=tuple(body_model.input_body_shape),
-                                       camera_3d_size=self.camera_3d_size))
+        out = self.decode_params(raw)
         out.update(body_model.get_coord(out['root_pose'], out['body_pose'], out['lhand_pose'],
                                         out['rhand_pose'], out['jaw_pose'], out['shape'],
                                         out['expr'], out['cam_trans']))

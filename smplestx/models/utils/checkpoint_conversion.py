@@ -169,6 +169,25 @@ def validate_state_dict(state_dict: Mapping[str, Any], expected: Mapping[str, An
         raise CheckpointMismatchError(f'{source} does not fit the model: {problem}')
 
 
+def check_torch_file(path: Union[str, os.PathLike]) -> str:
+    """Check that ``path`` exists and looks like a ``torch.save`` file; return it.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        CheckpointFormatError: If it is neither a torch zip archive nor a legacy
+            ``torch.save`` file (e.g. a random or truncated download).
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'checkpoint {path} does not exist')
+    with open(path, 'rb') as f:
+        head = f.read(len(_LEGACY_TORCH_MAGIC))
+    if not (zipfile.is_zipfile(path) or head == _LEGACY_TORCH_MAGIC):
+        raise CheckpointFormatError(f'{path} is not a torch checkpoint: neither a torch zip '
+                                    f'archive nor a legacy torch.save file')
+    return path
+
+
 def load_torch_file(path: Union[str, os.PathLike]) -> Any:
     """Load a torch file with ``weights_only=True`` on the CPU, with one-line errors.
 
@@ -183,14 +202,7 @@ def load_torch_file(path: Union[str, os.PathLike]) -> Any:
         CheckpointFormatError: If it is not a torch checkpoint, or holds Python objects
             that only full unpickling would restore (never done silently).
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'checkpoint {path} does not exist')
-    with open(path, 'rb') as f:
-        head = f.read(len(_LEGACY_TORCH_MAGIC))
-    if not (zipfile.is_zipfile(path) or head == _LEGACY_TORCH_MAGIC):
-        raise CheckpointFormatError(f'{path} is not a torch checkpoint: neither a torch zip '
-                                    f'archive nor a legacy torch.save file')
+    path = check_torch_file(path)
     try:
         return torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as err:

@@ -202,6 +202,31 @@ def test_checkpoint_of_another_size_is_rejected_in_one_line(body_model_path, tmp
     assert 'shape mismatch' in message
 
 
+def test_mmengine_checkpoint_of_another_size_fails_even_when_not_strict(body_model_path,
+                                                                        tmp_path):
+    # MMEngine's load_from loads non-strictly; a wrong-size model must still not load
+    # (shape mismatches would otherwise stay randomly initialised behind a warning).
+    other = build_tiny(body_model_path)
+    cfg = Config.fromfile(str(TINY_CONFIG))
+    cfg.model.backbone.update(embed_dim=64, num_heads=4)
+    cfg.model.head.update(feat_dim=64, body_model=None, loss=None)
+    init_default_scope('smplestx')
+    path = tmp_path / 'other.pth'
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict()}, path)
+    before = other.backbone.task_tokens.detach().clone()
+    with pytest.raises(CheckpointMismatchError) as info:
+        load_checkpoint(other, str(path), map_location='cpu', strict=False)
+    message = str(info.value)
+    assert '\n' not in message and message.startswith('checkpoint does not fit the model: ')
+    assert 'it has embed_dim 64, depth 2 but the model expects embed_dim 32, depth 2' in message
+    assert "prefix='backbone.'" in message
+    assert torch.equal(other.backbone.task_tokens, before)
+    # Missing keys alone are the caller's business: a non-strict load of a part works.
+    backbone_only = {k: v for k, v in other.state_dict().items() if k.startswith('backbone.')}
+    torch.save({'state_dict': backbone_only}, path)
+    load_checkpoint(other, str(path), map_location='cpu', strict=False)
+
+
 def test_reference_implementation_matches_official_and_ours(tiny_model, official_io):
     """The benchmark's official-forward reference reproduces the fixture and our model."""
     ref = OfficialReferenceNet(embed_dim=32, depth=2, num_heads=4, dim_out=16).eval()
