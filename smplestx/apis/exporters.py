@@ -4,6 +4,7 @@ Layout under the output folder::
 
     smplx/<frame>_<person>.npz   SMPL-X parameters (smplx naming) + camera + box + score
                                  (+ ``track_id`` when the people were tracked)
+    tracks/track_<id>.npz        tracked videos: one person's frames stacked, (T, size)
     mesh/<frame>_<person>.obj    the posed mesh in its camera frame (with --save-mesh)
     vis/<frame>.jpg              the overlay image (unless --no-render)
     <name>.mp4                   the overlay video (video input)
@@ -16,7 +17,7 @@ fed straight to ``smplx.create(..., 'smplx', use_pca=False, flat_hand_mean=False
 
 import os
 import os.path as osp
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -125,6 +126,8 @@ class ResultWriter:
         self.save_mesh = save_mesh
         self.vis_ext = vis_ext
         self.frames: List[Dict[str, Any]] = []
+        #: track id -> [(frame index, that frame's arrays)], in frame order.
+        self.tracks: Dict[int, List[Tuple[int, Dict[str, np.ndarray]]]] = {}
         os.makedirs(self.out_dir, exist_ok=True)
 
     def _rel(self, *parts: str) -> str:
@@ -161,6 +164,7 @@ class ResultWriter:
                 'params': None, 'mesh': None}
             if 'track_id' in arrays:
                 record['track_id'] = int(arrays['track_id'])
+                self.tracks.setdefault(record['track_id'], []).append((int(index), arrays))
             if self.save_params:
                 record['params'] = self._rel('smplx', stem + '.npz')
                 atomic_write_npz(osp.join(self.out_dir, record['params']), arrays)
@@ -178,8 +182,45 @@ class ResultWriter:
         self.frames.append(entry)
         return entry
 
+    def write_tracks(self, fps: Optional[float] = None) -> List[Dict[str, Any]]:
+        """Write one ``tracks/track_<id>.npz`` per tracked person (atomically).
+
+        A track file stacks the person's frames: every SMPL-X parameter as ``(T, size)``
+        (``smplx`` naming, as in the per-frame files, so ``smplx.create(...,
+        batch_size=T)`` poses the whole sequence at once), ``focal`` and ``princpt``
+        ``(T, 2)``, ``score`` ``(T,)``, ``bbox`` ``(T, 4)`` when every frame has one,
+        ``frame_index`` ``(T,)`` (frames where the person was not found are absent, so
+        check it for gaps) and ``fps`` (``()``, NaN when unknown).
+
+        Args:
+            fps: Frame rate of the video.
+
+        Returns:
+            One index entry per track: ``id``, ``file``, ``num_frames``, ``first_frame``,
+            ``last_frame``.
+        """
+        entries = []
+        for track_id in sorted(self.tracks):
+            frames = self.tracks[track_id]
+            per_frame = [arrays for _, arrays in frames]
+            stacked = {key: np.concatenate([a[key] for a in per_frame])
+                       for key in SMPLX_PARAM_SIZES}
+            for key in ('focal', 'princpt', 'bbox', 'score'):
+                if all(key in a for a in per_frame):
+                    stacked[key] = np.stack([a[key] for a in per_frame])
+            stacked['frame_index'] = np.array([i for i, _ in frames], dtype=np.int64)
+            stacked['fps'] = np.asarray(np.nan if fps is None else fps, dtype=np.float32)
+            rel = self._rel('tracks', f'track_{track_id:04d}.npz')
+            atomic_write_npz(osp.join(self.out_dir, rel), stacked)
+            entries.append({'id': track_id, 'file': rel, 'num_frames': len(frames),
+                            'first_frame': frames[0][0], 'last_frame': frames[-1][0]})
+        return entries
+
     def write_index(self, meta: Optional[Mapping[str, Any]] = None) -> str:
         """Write ``index.json`` (atomically) with ``meta`` and every frame added so far.
+
+        The track files (:meth:`write_tracks`) of tracked people are written first and
+        listed under ``tracks``.
 
         Args:
             meta: Extra top-level fields (input, config, checkpoint, fps, video, ...).
@@ -187,10 +228,13 @@ class ResultWriter:
         Returns:
             The path of the index file.
         """
-        index = {'format': INDEX_FORMAT, 'version': INDEX_VERSION, **dict(meta or {}),
+        meta = dict(meta or {})
+        index = {'format': INDEX_FORMAT, 'version': INDEX_VERSION, **meta,
                  'conventions': CONVENTIONS, 'num_frames': len(self.frames),
                  'num_people': sum(len(f['people']) for f in self.frames),
                  'frames': self.frames}
+        if self.tracks:
+            index['tracks'] = self.write_tracks(meta.get('fps'))
         path = osp.join(self.out_dir, 'index.json')
         atomic_write_json(path, index)
         return path

@@ -1,7 +1,8 @@
 """Datasets, transforms and samplers."""
 
 from . import samplers, transforms  # noqa: F401
+from .dataset_wrappers import ConcatDataset, RepeatDataset
 from .humandata import HumanDataset
 from .mixed_dataset import MixedDataset
 
-__all__ = ['HumanDataset', 'MixedDataset']
+__all__ = ['ConcatDataset', 'HumanDataset', 'MixedDataset', 'RepeatDataset']

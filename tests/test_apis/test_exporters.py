@@ -76,6 +76,35 @@ def test_writer_outputs_and_index(tmp_path):
     assert not [p for p in os.listdir(root) if p.startswith('.')]
 
 
+def test_tracked_people_get_one_sequence_file_each(tmp_path):
+    writer = ResultWriter(str(tmp_path / 'res'))
+    # Track 7 in frames 0, 1 and 3 (not found in frame 2); track 2 in frame 1 only.
+    writer.add_frame(0, '000000', [person(0, track_id=7)], (240, 320))
+    writer.add_frame(1, '000001', [person(1, track_id=2), person(2, track_id=7)], (240, 320))
+    writer.add_frame(2, '000002', [], (240, 320))
+    writer.add_frame(3, '000003', [person(3, track_id=7, bbox=None)], (240, 320))
+    index = json.loads(open(writer.write_index({'fps': 25.0})).read())
+    assert index['tracks'] == [
+        {'id': 2, 'file': 'tracks/track_0002.npz', 'num_frames': 1, 'first_frame': 1,
+         'last_frame': 1},
+        {'id': 7, 'file': 'tracks/track_0007.npz', 'num_frames': 3, 'first_frame': 0,
+         'last_frame': 3}]
+    with np.load(tmp_path / 'res' / 'tracks' / 'track_0007.npz') as track:
+        assert track['frame_index'].tolist() == [0, 1, 3] and float(track['fps']) == 25.0
+        for key, size in SMPLX_PARAM_SIZES.items():
+            assert track[key].shape == (3, size), key
+        for row, seed in enumerate((0, 2, 3)):  # the same values as the per-frame files
+            np.testing.assert_allclose(track['body_pose'][row],
+                                       person(seed)['body_pose'].reshape(63), rtol=1e-6)
+        assert track['focal'].shape == (3, 2) and track['score'].shape == (3, )
+        assert 'bbox' not in track  # frame 3 has none
+    # Untracked results write no track files.
+    untracked = ResultWriter(str(tmp_path / 'plain'))
+    untracked.add_frame(0, '000000', [person(0)], (240, 320))
+    assert 'tracks' not in json.loads(open(untracked.write_index()).read())
+    assert not (tmp_path / 'plain' / 'tracks').exists()
+
+
 def test_writer_needs_faces_for_meshes(tmp_path):
     with pytest.raises(ValueError, match='faces'):
         ResultWriter(str(tmp_path), save_mesh=True)

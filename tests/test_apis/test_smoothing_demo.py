@@ -88,6 +88,17 @@ def test_plain_run_is_unchanged_and_track_only_adds_ids(runs):
         # A is track 0 and B track 1 in every frame, whatever the box order.
         expected = [1, 0] if i % 2 else [0, 1]
         assert [p['track_id'] for p in ft['people']] == expected
+    # One sequence file per track, stacking that person's per-frame files.
+    assert [(t['id'], t['num_frames']) for t in track['tracks']] == [(0, FRAMES), (1, FRAMES)]
+    with np.load(track_root / track['tracks'][1]['file']) as seq:
+        assert seq['frame_index'].tolist() == list(range(FRAMES))
+        assert float(seq['fps']) == pytest.approx(10.0)
+        for i, frame in enumerate(track['frames']):
+            record = next(p for p in frame['people'] if p['track_id'] == 1)
+            per_frame = load(track_root, record)
+            for key in ('global_orient', 'body_pose', 'betas', 'transl', 'focal'):
+                np.testing.assert_array_equal(seq[key][i], per_frame[key].reshape(-1))
+    assert 'tracks' not in plain
 
 
 def test_smoothed_run_saves_consistent_smoothed_results(runs, body_model_path):
