@@ -22,6 +22,7 @@ from smplestx.utils.cli import (
     build_runner,
     load_config,
     merge_test_args,
+    run_tool,
     shutdown_distributed,
 )
 from smplestx.utils.io import atomic_write_json
@@ -135,4 +136,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -10,6 +10,7 @@ from smplestx.utils.cli import (
     build_runner,
     load_config,
     merge_train_args,
+    run_tool,
     shutdown_distributed,
 )
 
@@ -39,4 +40,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

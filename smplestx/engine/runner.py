@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from smplestx.engine.hooks.rng_state_hook import RNGStateHook, get_rng_state
+from smplestx.models.utils.checkpoint_conversion import check_torch_file
 from smplestx.registry import RUNNERS
 from smplestx.utils.checkpoint import mmengine_safe_globals
 
@@ -121,7 +122,13 @@ class SMPLestXRunner(Runner):
                         map_location: Union[str, Callable] = 'cpu',
                         strict: bool = False,
                         revise_keys: list = [(r'^module.', '')]) -> dict:  # noqa: B006
-        """Load a checkpoint with the safe-globals allowlist (see the class doc)."""
+        """Load a checkpoint with the safe-globals allowlist (see the class doc).
+
+        A local file that is not a torch checkpoint at all (e.g. a truncated download)
+        raises :class:`CheckpointFormatError` naming it.
+        """
+        if '://' not in filename:
+            check_torch_file(filename)
         with mmengine_safe_globals(filename):
             return super().load_checkpoint(
                 filename, map_location=map_location, strict=strict,

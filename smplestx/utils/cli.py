@@ -8,7 +8,7 @@ import argparse
 import os
 import os.path as osp
 import sys
-from typing import Optional
+from typing import Callable, Optional
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
@@ -120,3 +120,25 @@ def build_runner(cfg: Config) -> Runner:
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def run_tool(main: Callable[[], object]) -> None:
+    """Run a tool's ``main``; exit with one ``error:`` line (status 2) on a user error.
+
+    User errors are the wrong or missing inputs whose message says everything: missing
+    files (config, checkpoint, SMPL-X folder), a file that is not a checkpoint, a checkpoint
+    of another model, or one holding objects that only full unpickling restores. Other
+    exceptions keep their traceback.
+    """
+    from smplestx.models.utils.checkpoint_conversion import (
+        CheckpointFormatError,
+        CheckpointMismatchError,
+    )
+    from smplestx.utils.checkpoint import UnsafeCheckpointError
+
+    try:
+        main()
+    except (FileNotFoundError, CheckpointFormatError, CheckpointMismatchError,
+            UnsafeCheckpointError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        sys.exit(2)

@@ -164,3 +164,44 @@ def test_missing_config_is_a_clear_error(tool, tmp_path):
     with pytest.raises(FileNotFoundError, match='does not exist'):
         tool.main([str(tmp_path / 'nope.py'), 'ckpt.pth'])
 
+
+
+def test_bad_checkpoints_are_one_line_errors(tool, tmp_path, synthetic_root, body_models_env,
+                                             official_tiny_path, capsys):
+    from smplestx.models.utils.checkpoint_conversion import (
+        CheckpointFormatError,
+        CheckpointMismatchError,
+    )
+    from smplestx.utils.cli import run_tool
+
+    junk = tmp_path / 'junk.pth'
+    junk.write_bytes(b'\x00 not a checkpoint')
+    with pytest.raises(CheckpointFormatError, match='junk.pth is not a torch checkpoint'):
+        _run(tool, junk, tmp_path / 'junk', synthetic_root)
+    # A wider model than the checkpoint's, official and converted.
+    wider = ['model.backbone.embed_dim=64', 'model.head.feat_dim=64']
+    converted = tmp_path / 'converted.pth'
+    load_script('converter', REPO / 'tools' / 'model_converters' /
+                'smplestx_official_to_smplestx.py').convert(
+                    str(official_tiny_path / 'snapshot_0.pth.tar'), str(converted))
+    for checkpoint in (official_tiny_path / 'snapshot_0.pth.tar', converted):
+        with pytest.raises(CheckpointMismatchError, match='embed_dim 32, depth 2 but the model '
+                           'expects embed_dim 64, depth 2'):
+            _run(tool, checkpoint, tmp_path / 'wider', synthetic_root, '--cfg-options', *wider)
+    # As a script, both end with one line and exit status 2.
+    with pytest.raises(SystemExit) as exit_info:
+        run_tool(lambda: _run(tool, junk, tmp_path / 'junk', synthetic_root))
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f'error: {junk} is not a torch checkpoint: neither a torch zip archive nor a legacy '
+        f'torch.save file')
+
+
+def test_run_tool_keeps_tracebacks_of_bugs():
+    from smplestx.utils.cli import run_tool
+
+    def broken():
+        raise RuntimeError('a bug')
+
+    with pytest.raises(RuntimeError, match='a bug'):
+        run_tool(broken)
