@@ -134,7 +134,8 @@ def export_onnx(model: nn.Module, path: str, with_mesh: bool = True,
         with_mesh: Put the SMPL-X layer into the graph (see :class:`SMPLestXExportWrapper`).
         opset: ONNX opset.
         external_data: Keep the weights in ``<path>.data`` next to the graph. ``None``
-            decides by size: models over protobuf's 2 GB limit (ViT-L, ViT-H) need it.
+            decides by size: above 1 GB of weights (ViT-L, ViT-H; protobuf cannot hold
+            over 2 GB in one file).
 
     Returns:
         ``path``.
@@ -159,25 +160,64 @@ def export_onnx(model: nn.Module, path: str, with_mesh: bool = True,
                               output_names=names, dynamic_shapes={'img': {0: batch}},
                               opset_version=opset, dynamo=True, optimize=False,
                               verbose=False)
-        graph = onnx.load(traced)  # also reads weights the exporter put in side files
+        # The exporter keeps the weights in a side file; load the graph without them.
+        graph = onnx.load(traced, load_external_data=False)
         graph.doc_string = (f'SMPLest-X exported by smplestx: input {INPUT_NAME} (B, 3, '
                             f'{example.shape[2]}, {example.shape[3]}) RGB in [0, 1]; '
                             f'outputs {", ".join(names)}')
+        side_files = {osp.join(tmp, name) for name in _external_locations(graph)}
         if external_data is None:
-            external_data = graph.ByteSize() > _PROTOBUF_LIMIT
+            external_data = sum(osp.getsize(f) for f in side_files) > _PROTOBUF_LIMIT // 2
         staged = osp.join(tmp, osp.basename(path))
         data_name = osp.basename(path) + '.data'
-        if external_data:
-            onnx.save_model(graph, staged, save_as_external_data=True,
-                            all_tensors_to_one_file=True, location=data_name)
-        else:
+        if external_data and len(side_files) == 1:
+            # Keep the exporter's weight file (no copy of gigabytes through memory).
+            _set_external_location(graph, data_name)
+            os.replace(side_files.pop(), osp.join(tmp, data_name))
             onnx.save_model(graph, staged)
+        else:
+            onnx.load_external_data_for_model(graph, tmp)
+            if external_data:
+                onnx.save_model(graph, staged, save_as_external_data=True,
+                                all_tensors_to_one_file=True, location=data_name)
+            else:
+                onnx.save_model(graph, staged)
         onnx.checker.check_model(staged)
         # The weights first, the graph that names them last.
         if external_data:
             os.replace(osp.join(tmp, data_name), osp.join(out_dir, data_name))
         os.replace(staged, path)
     return path
+
+
+def _graph_tensors(graph) -> Iterator:
+    """Initializers and tensor-valued node attributes of a model's main graph."""
+    yield from graph.graph.initializer
+    for node in graph.graph.node:
+        for attr in node.attribute:
+            if attr.HasField('t'):
+                yield attr.t
+            yield from attr.tensors
+
+
+def _external_locations(graph) -> List[str]:
+    """The side files the tensors of ``graph`` are stored in."""
+    from onnx.external_data_helper import uses_external_data
+
+    found = {entry.value for tensor in _graph_tensors(graph) if uses_external_data(tensor)
+             for entry in tensor.external_data if entry.key == 'location'}
+    return sorted(found)
+
+
+def _set_external_location(graph, location: str) -> None:
+    """Point every external tensor of ``graph`` at the file ``location``."""
+    from onnx.external_data_helper import uses_external_data
+
+    for tensor in _graph_tensors(graph):
+        if uses_external_data(tensor):
+            for entry in tensor.external_data:
+                if entry.key == 'location':
+                    entry.value = location
 
 
 def onnx_session(path: str, threads: Optional[int] = None, spinning: bool = True):
@@ -211,24 +251,29 @@ def run_onnx(session, img: np.ndarray) -> Dict[str, np.ndarray]:
 
 def compare_with_pytorch(model: nn.Module, path: str,
                          batch_sizes: Sequence[int] = (1, 3),
-                         seed: int = 0) -> Dict[str, float]:
-    """Largest absolute difference per output between ONNX Runtime and PyTorch.
+                         seed: int = 0) -> Dict[str, Tuple[float, float]]:
+    """Compare ONNX Runtime with PyTorch on random crops, output by output.
 
-    Random crops of every batch size in ``batch_sizes`` go through both; for each output
-    the maximum over all batches is returned.
+    Random crops of every batch size in ``batch_sizes`` go through both.
+
+    Returns:
+        Per output, ``(largest |onnxruntime - pytorch|, largest |pytorch|)`` over all
+        batches: the difference and the scale it is to be judged against.
     """
     session = onnx_session(path)
     with_mesh = any(out.name == MESH_OUTPUTS[0] for out in session.get_outputs())
     wrapper = SMPLestXExportWrapper(model.eval(), with_mesh=with_mesh).eval()
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
-    diffs: Dict[str, float] = {}
+    result: Dict[str, Tuple[float, float]] = {}
     for batch in batch_sizes:
         img = torch.rand(batch, 3, *model.data_preprocessor.output_shape(), generator=generator)
         with torch.no_grad():
             expected = wrapper(img.to(device))
         got = run_onnx(session, img.numpy())
         for name, value in zip(wrapper.output_names, expected):
-            diff = float(np.abs(got[name] - value.cpu().numpy()).max())
-            diffs[name] = max(diffs.get(name, 0.0), diff)
-    return diffs
+            value = value.cpu().numpy()
+            diff, scale = float(np.abs(got[name] - value).max()), float(np.abs(value).max())
+            old_diff, old_scale = result.get(name, (0.0, 0.0))
+            result[name] = (max(old_diff, diff), max(old_scale, scale))
+    return result

@@ -26,12 +26,12 @@ def test_exports_and_verifies_the_official_checkpoint(body_model_path, official_
                              '--no-mesh', '--verify'])
     text = capsys.readouterr().out
     assert code == 0, text
-    assert out.is_file() and 'verified: every output within 0.0001' in text
+    assert out.is_file() and 'verified: every output within --atol 0.0001 + --rtol 1e-05' in text
     assert 'global_orient' in text and 'vertices' not in text  # --no-mesh: parameters only
     # Failing verification gives exit code 1 and names the output.
     code = load_tool().main([str(TINY_CONFIG), str(official_tiny_path / 'snapshot_0.pth.tar'),
                              '--body-model-dir', str(body_model_path), '--out', str(out),
-                             '--no-mesh', '--verify', '--atol', '0'])
+                             '--no-mesh', '--verify', '--atol', '0', '--rtol', '0'])
     assert code == 1 and 'differs by' in capsys.readouterr().err
 
 
