@@ -22,12 +22,10 @@ from smplestx.apis.demo import build_inferencer, resolve_demo_setup, run_demo
 from smplestx.apis.detection import DetectorUnavailableError, PersonDetector
 from smplestx.apis.inferencers import make_box_source
 from smplestx.datasets.utils.image_io import ImageReadError
-from smplestx.models.utils.checkpoint_conversion import CheckpointMismatchError
-from smplestx.utils.checkpoint import UnsafeCheckpointError
+from smplestx.models.utils.checkpoint_conversion import CHECKPOINT_ERRORS
 
 #: Errors reported as one line (exit status 2) instead of a traceback.
-USER_ERRORS = (FileNotFoundError, ImageReadError, ValueError, DetectorUnavailableError, KeyError,
-               CheckpointMismatchError, UnsafeCheckpointError)
+USER_ERRORS = (ImageReadError, ValueError, DetectorUnavailableError, KeyError, *CHECKPOINT_ERRORS)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -29,16 +29,19 @@ import numpy as np
 import torch
 from torch import nn
 
-#: Parameter outputs: name -> (source key of ``SMPLXTransformerHead.decode``, size per crop).
-PARAM_OUTPUTS: Dict[str, Tuple[str, Tuple[int, ...]]] = {
-    'global_orient': ('root_pose', (3, )),
-    'body_pose': ('body_pose', (63, )),
-    'left_hand_pose': ('lhand_pose', (45, )),
-    'right_hand_pose': ('rhand_pose', (45, )),
-    'jaw_pose': ('jaw_pose', (3, )),
-    'betas': ('shape', (10, )),
-    'expression': ('expr', (10, )),
-    'transl': ('cam_trans', (3, )),
+from smplestx.models.heads.smplx_transformer_head import camera_frame_joints
+
+#: Parameter outputs: name -> source key of ``SMPLXTransformerHead.decode`` (sizes as in
+#: :data:`smplestx.apis.exporters.SMPLX_PARAM_SIZES`).
+PARAM_OUTPUTS: Dict[str, str] = {
+    'global_orient': 'root_pose',
+    'body_pose': 'body_pose',
+    'left_hand_pose': 'lhand_pose',
+    'right_hand_pose': 'rhand_pose',
+    'jaw_pose': 'jaw_pose',
+    'betas': 'shape',
+    'expression': 'expr',
+    'transl': 'cam_trans',
 }
 #: Mesh outputs (``with_mesh=True``): vertices and joints in the camera frame (metres), and
 #: the joints projected into the heatmap frame of the crop (``keypoints_2d_hm``, as in
@@ -47,8 +50,9 @@ MESH_OUTPUTS = ('vertices', 'joints', 'keypoints_2d_hm')
 INPUT_NAME = 'img'
 #: ONNX opset of the exported graphs.
 DEFAULT_OPSET = 18
-#: Protobuf's limit on one file; bigger models keep their weights in ``<file>.data``.
-_PROTOBUF_LIMIT = 2**31 - 1
+#: Weights above this size go to ``<file>.data`` by default: protobuf cannot hold more than
+#: 2 GB in one file, and the graph needs room next to the weights.
+_EXTERNAL_DATA_MIN_BYTES = 2**30
 
 
 def _require_onnx() -> None:
@@ -92,11 +96,10 @@ class SMPLestXExportWrapper(nn.Module):
         head = self.model.head
         raw = head(self.model.extract_feat(img))
         out = head.decode(raw) if self.with_mesh else head.decode_params(raw)
-        params = tuple(out[src] for src, _ in PARAM_OUTPUTS.values())
+        params = tuple(out[src] for src in PARAM_OUTPUTS.values())
         if not self.with_mesh:
             return params
-        joints = out['joint_cam_wo_ra'] + out['root_cam']
-        return params + (out['mesh_cam'], joints, out['joint_proj'])
+        return params + (out['mesh_cam'], camera_frame_joints(out), out['joint_proj'])
 
 
 @contextlib.contextmanager
@@ -167,7 +170,7 @@ def export_onnx(model: nn.Module, path: str, with_mesh: bool = True,
                             f'outputs {", ".join(names)}')
         side_files = {osp.join(tmp, name) for name in _external_locations(graph)}
         if external_data is None:
-            external_data = sum(osp.getsize(f) for f in side_files) > _PROTOBUF_LIMIT // 2
+            external_data = sum(osp.getsize(f) for f in side_files) > _EXTERNAL_DATA_MIN_BYTES
         staged = osp.join(tmp, osp.basename(path))
         data_name = osp.basename(path) + '.data'
         if external_data and len(side_files) == 1:

@@ -130,15 +130,10 @@ def run_tool(main: Callable[[], object]) -> None:
     of another model, or one holding objects that only full unpickling restores. Other
     exceptions keep their traceback.
     """
-    from smplestx.models.utils.checkpoint_conversion import (
-        CheckpointFormatError,
-        CheckpointMismatchError,
-    )
-    from smplestx.utils.checkpoint import UnsafeCheckpointError
+    from smplestx.models.utils.checkpoint_conversion import CHECKPOINT_ERRORS
 
     try:
         main()
-    except (FileNotFoundError, CheckpointFormatError, CheckpointMismatchError,
-            UnsafeCheckpointError) as err:
+    except CHECKPOINT_ERRORS as err:
         print(f'error: {err}', file=sys.stderr)
         sys.exit(2)

@@ -160,14 +160,14 @@ def reference_forward(model: torch.nn.Module, decode: bool) -> Callable[[torch.T
 
 def onnxruntime_forward(model: torch.nn.Module, out_dir: str) -> Callable[[torch.Tensor], object]:
     """Our model exported to ONNX (with SMPL-X) and run by ONNX Runtime on the CPU."""
-    from smplestx.deployment import INPUT_NAME, export_onnx, onnx_session
+    from smplestx.deployment import export_onnx, onnx_session, run_onnx
 
     path = export_onnx(model, osp.join(out_dir, 'model.onnx'))
     # No spinning: idle ONNX Runtime threads would steal the cores from the PyTorch sides.
     session = onnx_session(path, threads=torch.get_num_threads(), spinning=False)
 
     def run(img: torch.Tensor) -> object:
-        return session.run(None, {INPUT_NAME: img[..., ::2, ::2].contiguous().numpy()})
+        return run_onnx(session, img[..., ::2, ::2].numpy())
 
     return run
 

@@ -18,8 +18,7 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
-from smplestx.models.utils.checkpoint_conversion import CheckpointMismatchError
-from smplestx.utils.checkpoint import UnsafeCheckpointError
+from smplestx.models.utils.checkpoint_conversion import CHECKPOINT_ERRORS
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -62,8 +61,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         path = export_onnx(model, args.out, with_mesh=not args.no_mesh,
                            opset=args.opset or DEFAULT_OPSET,
                            external_data=True if args.external_data else None)
-    except (FileNotFoundError, ImportError, ValueError, CheckpointMismatchError,
-            UnsafeCheckpointError) as err:
+    except (ImportError, ValueError, *CHECKPOINT_ERRORS) as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
     print(f'wrote {path}')

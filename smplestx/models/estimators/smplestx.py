@@ -90,7 +90,7 @@ class SMPLestX(BaseModel):
         self.train_cfg = dict(train_cfg or {})
         self.test_cfg = dict(test_cfg or {})
         self.allow_missing_prefixes = self._check_prefixes(allow_missing_prefixes)
-        self.register_load_state_dict_pre_hook(self._load_official_checkpoint)
+        self.register_load_state_dict_pre_hook(self._prepare_checkpoint)
 
     def _check_prefixes(self, prefixes: Sequence[str]) -> Tuple[str, ...]:
         """Validate ``allow_missing_prefixes`` against the model's state-dict keys."""
@@ -169,7 +169,7 @@ class SMPLestX(BaseModel):
             f'To load only part of it (e.g. the backbone), use init_cfg=dict(type='
             f"'Pretrained', checkpoint=..., prefix='backbone.') on that part")
 
-    def _load_official_checkpoint(self, module: nn.Module, state_dict: Dict[str, Any],
+    def _prepare_checkpoint(self, module: nn.Module, state_dict: Dict[str, Any],
                                   prefix: str, local_metadata: Dict, strict: bool,
                                   missing_keys: List[str], unexpected_keys: List[str],
                                   error_msgs: List[str]) -> None:

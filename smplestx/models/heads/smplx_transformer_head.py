@@ -284,7 +284,7 @@ class SMPLXTransformerHead(BaseModule):
                          data_samples: SampleList) -> SampleList:
         """Store decoded outputs (see :meth:`decode`) in the data samples."""
         body_model = self._require('body_model', 'predict()')
-        joints_abs = out['joint_cam_wo_ra'] + out['root_cam']
+        joints_abs = camera_frame_joints(out)
         hm_h, hm_w = body_model.output_hm_shape[-2:]
         for i, sample in enumerate(data_samples):
             pred = InstanceData()
@@ -343,6 +343,11 @@ TARGET_KEYS = ('joint_img', 'joint_cam', 'smplx_joint_cam', 'smplx_pose', 'smplx
 #: Validity and truncation fields the loss reads from ``gt_instances``.
 META_KEYS = ('joint_valid', 'joint_trunc', 'smplx_joint_valid', 'smplx_joint_trunc',
              'smplx_pose_valid', 'smplx_shape_valid', 'smplx_expr_valid', 'is_3D')
+
+
+def camera_frame_joints(decoded: Dict[str, torch.Tensor]) -> torch.Tensor:
+    """(B, J, 3) camera-frame joints of :meth:`SMPLXTransformerHead.decode`'s output."""
+    return decoded['joint_cam_wo_ra'] + decoded['root_cam']
 
 
 def gather_instances(data_samples: SampleList, keys: Sequence[str],

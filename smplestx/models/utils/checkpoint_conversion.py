@@ -16,6 +16,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import torch
 
+from smplestx.utils.checkpoint import UnsafeCheckpointError
+
 #: Official top-level prefix -> smplestx prefix (after ``module.`` is stripped).
 PREFIX_MAP: Tuple[Tuple[str, str], ...] = (('encoder.', 'backbone.'), ('decoder.', 'head.'))
 #: Substring renames the official loader applies (SMPLer-X leftovers).
@@ -39,6 +41,12 @@ class CheckpointFormatError(ValueError):
 
 class CheckpointMismatchError(RuntimeError):
     """Checkpoint keys or shapes do not match the model."""
+
+
+#: What a missing or wrong checkpoint raises: the message says everything, so tools report
+#: these as one ``error:`` line instead of a traceback.
+CHECKPOINT_ERRORS = (FileNotFoundError, CheckpointFormatError, CheckpointMismatchError,
+                     UnsafeCheckpointError)
 
 
 def is_official_checkpoint(obj: Any) -> bool:
