@@ -1,18 +1,24 @@
 """Shared pytest fixtures: locations of the synthetic body model and official outputs."""
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from smplestx.testing.fixtures import body_models_dir, official_tiny_dir
+from smplestx.testing.fixtures import body_models_dir, official_preproc_dir, official_tiny_dir
+
+#: Intra-op threads of the test process: 1 by default (reproducible numerics, and the
+#: second core stays free for the subprocesses some tests start). ``SMPLESTX_TEST_THREADS=2``
+#: runs the suite with other kernel partitions, to check that tolerances do not depend on it.
+TEST_THREADS = int(os.environ.get('SMPLESTX_TEST_THREADS', '1'))
 
 
 @pytest.fixture(scope='session', autouse=True)
 def _deterministic_threads():
-    """Keep numerics reproducible and leave the second core to other work."""
-    torch.set_num_threads(1)
+    """Fix the intra-op thread count (:data:`TEST_THREADS`)."""
+    torch.set_num_threads(TEST_THREADS)
 
 
 @pytest.fixture(scope='session')
@@ -40,6 +46,16 @@ def official_io(official_tiny_path) -> dict:
     """All arrays of ``official_tiny/io.npz`` as a dict."""
     with np.load(official_tiny_path / 'io.npz') as data:
         return {k: data[k] for k in data.files}
+
+
+@pytest.fixture(scope='session')
+def official_preproc_path() -> Path:
+    """The official pre-processing case (``../shared/fixtures/official_preproc``)."""
+    path = official_preproc_dir()
+    if path is None:
+        pytest.skip('official pre-processing case not found: expected ../shared/fixtures/'
+                    'official_preproc next to the repo or $SMPLESTX_SHARED')
+    return path
 
 
 @pytest.fixture(scope='session')

@@ -36,3 +36,8 @@ def body_models_dir() -> Optional[Path]:
 def official_tiny_dir() -> Optional[Path]:
     """The official-code reference case (tiny config), if present."""
     return _sub('fixtures', 'official_tiny')
+
+
+def official_preproc_dir() -> Optional[Path]:
+    """The official pre-processing outputs on two images (OpenCV 4.11), if present."""
+    return _sub('fixtures', 'official_preproc')

@@ -1,6 +1,5 @@
 import math
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -16,6 +15,7 @@ from smplestx.models.utils.checkpoint_conversion import (
 from smplestx.models.utils.rotation import batch_rodrigues
 from smplestx.registry import METRICS
 from smplestx.testing.official_io import official_crops, official_train_samples
+from smplestx.testing.tolerance import assert_close_at_scale
 
 CONFIG = 'uncertainty_head/configs/uncertainty-head_vit-tiny_frozen_1xb2-40it_synthetic-256x192.py'
 NEW_PREFIX = 'head.uncertainty.'
@@ -113,8 +113,7 @@ def test_pretrained_predictions_are_the_official_ones(loaded, official_io):
         inputs = model.data_preprocessor(dict(inputs=official_crops(official_io)))['inputs']
         out = model(inputs, mode='tensor')
     for key in TEST_OUT_KEYS:
-        np.testing.assert_allclose(out[key].numpy(), official_io[f'test/out/{key}'], rtol=1e-5,
-                                   atol=1e-5, err_msg=key)
+        assert_close_at_scale(out[key], official_io[f'test/out/{key}'], msg=key)
 
 
 def test_predict_adds_log_variances(loaded, official_io):
@@ -223,10 +222,14 @@ def test_variance_readout_reads_the_documented_token_slots():
     changed = tokens.clone()
     changed[:, [32, 33, 34, 65, 66, 67, 79]] += 100.0  # cameras and hand/face roots
     assert all(torch.equal(out[k], v) for k, v in readout(changed).items())
-    changed[:, 78] += 1.0  # the jaw token moves the last rotation only
+    # The jaw token moves the last rotation only. The change is not a constant offset (the
+    # readout's LayerNorm removes those) and the output stays inside the clamp range, so the
+    # jaw's log-variance moves by far more than rounding.
+    changed[:, 78] += torch.linspace(-1.0, 1.0, 8)
     moved = readout(changed)['pose_log_var']
     assert torch.equal(moved[:, :52], out['pose_log_var'][:, :52])
-    assert not torch.equal(moved[:, 52], out['pose_log_var'][:, 52])
+    assert float(out['pose_log_var'][:, 52].abs().max()) < 3.0
+    assert float((moved[:, 52] - out['pose_log_var'][:, 52]).abs().min()) > 1e-3
     big = readout(tokens * 1e4)
     assert all(float(v.abs().max()) <= 3.0 for v in big.values())
     with pytest.raises(ValueError, match=r'expects task tokens \(B, 80, C\)'):

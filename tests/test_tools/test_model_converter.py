@@ -18,6 +18,7 @@ from smplestx.models.utils.checkpoint_conversion import (
 )
 from smplestx.registry import MODELS
 from smplestx.testing.official_io import official_crops
+from smplestx.testing.tolerance import assert_close_at_scale
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_CONFIG = REPO / 'configs' / 'smplestx' / 'smplestx_vit-tiny_1xb2-1e_synthetic-256x192.py'
@@ -80,8 +81,7 @@ def test_convert_writes_verified_weights_only_checkpoint(official_tiny_path, bod
     with torch.no_grad():
         out = model(model.data_preprocessor(dict(inputs=crops))['inputs'], mode='tensor')
     for key, value in out.items():
-        np.testing.assert_allclose(value.numpy(), official_io[f'test/out/{key}'], rtol=1e-5,
-                                   atol=1e-5, err_msg=key)
+        assert_close_at_scale(value, official_io[f'test/out/{key}'], msg=key)
 
 
 def test_wrong_size_config_fails_before_writing(official_tiny_path, tmp_path, capsys):

@@ -8,6 +8,7 @@ from mmcv.transforms import BaseTransform
 
 from smplestx.datasets.utils.affine import affine_points, get_affine_transform
 from smplestx.datasets.utils.flip import flip_keypoints_2d, flip_keypoints_3d, swap_pairs
+from smplestx.datasets.utils.warp import warp_affine_linear
 from smplestx.registry import TRANSFORMS
 from smplestx.structures.keypoint import SMPLX_137_FLIP_PAIRS
 
@@ -17,9 +18,11 @@ class AffineCrop(BaseTransform):
     """Warp the box to the network crop, applying the sampled augmentation if any.
 
     Like the official code, the image is converted to a float32 copy first, mirrored when
-    flipping (the box centre becomes ``W - cx - 1``), and warped with
-    ``cv2.warpAffine(INTER_LINEAR)`` and a zero border through the 3-point transform of
-    :func:`~smplestx.datasets.utils.affine.get_affine_transform`. The colour gain is applied
+    flipping (the box centre becomes ``W - cx - 1``), and warped bilinearly with a zero
+    border through the 3-point transform of
+    :func:`~smplestx.datasets.utils.affine.get_affine_transform`, with OpenCV 4.x's 1/32 px
+    sampling (:func:`~smplestx.datasets.utils.warp.warp_affine_linear`), so the crop equals
+    the official one whatever OpenCV version is installed. The colour gain is applied
     afterwards with clipping to ``[0, 255]``. No rounding to ``uint8`` happens.
 
     Keypoints move with the image: when flipping, ``keypoints_2d`` are mirrored
@@ -70,7 +73,7 @@ class AffineCrop(BaseTransform):
         img2bb = get_affine_transform((center_x, center_y), size, (out_w, out_h), scale, rot)
         bb2img = get_affine_transform((center_x, center_y), size, (out_w, out_h), scale, rot,
                                       inv=True)
-        patch = cv2.warpAffine(img, img2bb, (out_w, out_h), flags=cv2.INTER_LINEAR)
+        patch = warp_affine_linear(img, img2bb, (out_w, out_h))
         if color is not None:
             patch = np.clip(patch * np.asarray(color, dtype=np.float64)[None, None, :], 0, 255)
         results['img'] = patch.astype(np.float32)

@@ -7,8 +7,13 @@ from smplestx.datasets.utils import flip_image, flip_keypoints_2d, flip_keypoint
 from smplestx.structures.keypoint import SMPLX_137_FLIP_PAIRS
 
 
-def _official_crop(img, raw_bbox, ratio, scale=1.0, rot=0.0, flip=False):
-    """§5.4-5.5 written out independently, with the official float32 point arithmetic."""
+def _official_box_and_transform(img, raw_bbox, ratio, scale=1.0, rot=0.0, flip=False):
+    """§5.4-5.5 written out independently, with the official float32 point arithmetic.
+
+    Only the box and the affine matrix: the crop's pixels are compared with the official
+    code's own output in ``test_datasets/test_official_preproc.py`` (never with the running
+    environment's ``cv2.warpAffine``, which differs between OpenCV 4.x and 5.x).
+    """
     h_img, w_img = img.shape[:2]
     x, y, w, h = raw_bbox
     x1, y1 = max(0.0, x), max(0.0, y)
@@ -20,11 +25,9 @@ def _official_crop(img, raw_bbox, ratio, scale=1.0, rot=0.0, flip=False):
     elif w < 0.75 * h:
         w = h * 0.75
     box = np.array([cx - w * ratio / 2, cy - h * ratio / 2, w * ratio, h * ratio], np.float32)
-    src_img = img.astype(np.float32)
     c_x = float(box[0] + 0.5 * box[2])
     c_y = float(box[1] + 0.5 * box[3])
     if flip:
-        src_img = src_img[:, ::-1].copy()
         c_x = w_img - c_x - 1
     sw, sh = float(box[2]) * scale, float(box[3]) * scale
     r = np.pi * rot / 180
@@ -35,7 +38,7 @@ def _official_crop(img, raw_bbox, ratio, scale=1.0, rot=0.0, flip=False):
     src = np.stack([c, c + down, c + right]).astype(np.float32)
     dst = np.array([[192, 256], [192, 512], [384, 256]], np.float32)
     trans = cv2.getAffineTransform(src, dst).astype(np.float32)
-    return cv2.warpAffine(src_img, trans, (384, 512), flags=cv2.INTER_LINEAR), box, trans
+    return box, trans
 
 
 def _image(h=480, w=640):
@@ -54,16 +57,16 @@ def _pipeline(img, bbox, ratio, **aug):
     ([-20.5, 10.25, 300.0, 160.0], 1.2 * 0.833, {}),
     ([200.0, 100.0, 150.0, 300.0], 1.2, dict(aug_scale=1.15, aug_rot=-37.0, aug_flip=True)),
 ])
-def test_crop_equals_official_formula(bbox, ratio, aug):
+def test_box_and_transform_equal_official_formula(bbox, ratio, aug):
     img = _image()
     out = _pipeline(img, bbox, ratio, **aug)
-    ref, ref_box, ref_trans = _official_crop(img, bbox, ratio, aug.get('aug_scale', 1.0),
-                                             aug.get('aug_rot', 0.0),
-                                             aug.get('aug_flip', False))
+    ref_box, ref_trans = _official_box_and_transform(img, bbox, ratio,
+                                                     aug.get('aug_scale', 1.0),
+                                                     aug.get('aug_rot', 0.0),
+                                                     aug.get('aug_flip', False))
     np.testing.assert_allclose(out['bbox'], ref_box, rtol=1e-6, atol=1e-4)
     np.testing.assert_allclose(out['img2bb_trans'], ref_trans, atol=1e-4)
     assert out['img'].dtype == np.float32 and out['img'].shape == (512, 384, 3)
-    np.testing.assert_allclose(out['img'], ref, atol=1e-4)
     assert out['img_shape'] == (512, 384)
 
 

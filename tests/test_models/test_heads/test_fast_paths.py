@@ -7,6 +7,7 @@ from smplestx.models.heads.smplx_transformer_head import ROTATION_KEYS
 from smplestx.models.heads.transformer_decoder import SelfAttention
 from smplestx.models.utils.rotation import rot6d_to_axis_angle
 from smplestx.registry import MODELS
+from smplestx.testing.tolerance import assert_close_at_scale
 
 
 @pytest.mark.parametrize('attn_impl', ['sdpa', 'explicit'])
@@ -19,7 +20,7 @@ def test_self_attention_query_subset_equals_full_rows(attn_impl):
         full = attn(x)
         part = attn(x, num_queries=7)
     assert part.shape == (3, 7, 48)
-    torch.testing.assert_close(part, full[:, :7], rtol=0, atol=1e-6)
+    assert_close_at_scale(part, full[:, :7])  # other row counts, other GEMM blocking
 
 
 def test_self_attention_query_subset_keeps_gradients():
@@ -50,8 +51,8 @@ def test_batched_rotation_conversion_equals_per_part(batch, with_hand_roots):
     assert set(out) == expected_keys
     for raw_key, rot in raw.items():
         per_part = rot6d_to_axis_angle(rot.reshape(-1, 6)).reshape(batch, -1)
-        # Same per-rotation arithmetic; SIMD tails may differ in the last bit.
-        torch.testing.assert_close(out[ROTATION_KEYS[raw_key]], per_part, rtol=0, atol=1e-6)
+        # Same per-rotation arithmetic; SIMD tails may differ in the last bits.
+        assert_close_at_scale(out[ROTATION_KEYS[raw_key]], per_part, msg=raw_key)
 
 
 def test_rotation_conversion_with_cross_quirk_stays_per_part():
