@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from smplestx.datasets.utils.bbox import process_bbox
+from smplestx.datasets.utils.warp import warp_affine_linear
 from smplestx.structures.keypoint import (
     LWRIST_IDX,
     NECK_IDX,
@@ -198,7 +199,9 @@ class OfficialTrainSample:
             cx = img.shape[1] - cx - 1
         trans = _affine(cx, cy, float(bbox[2]), float(bbox[3]), scale, rot, inv=False)
         out_h, out_w = _INPUT_IMG_SHAPE
-        patch = cv2.warpAffine(img, trans, (out_w, out_h), flags=cv2.INTER_LINEAR)
+        # The official OpenCV 4.x sampling (what cv2.warpAffine gives there), whatever OpenCV
+        # is installed here, so that both pipelines crop identically.
+        patch = warp_affine_linear(np.ascontiguousarray(img), trans, (out_w, out_h))
         inv = _affine(cx, cy, float(bbox[2]), float(bbox[3]), scale, rot, inv=True)
         return patch.astype(np.float32), trans, inv
 
