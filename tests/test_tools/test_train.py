@@ -146,7 +146,9 @@ def test_finetune_config_starts_from_the_released_checkpoint():
     assert cfg.load_from.endswith('smplest_x_h.pth.tar') and not cfg.resume
     assert cfg.model.backbone.init_cfg is None
     assert cfg.train_cfg.max_epochs == 5
-    assert cfg.param_scheduler[0].T_max == 5 and cfg.param_scheduler[0].eta_min == 5e-7
+    # No explicit length: the cosine follows train_cfg.max_epochs (also when overridden).
+    assert not {'T_max', 'end'} & set(cfg.param_scheduler[0])
+    assert cfg.param_scheduler[0].eta_min == 5e-7
     assert cfg.optim_wrapper.optimizer == dict(type='Adam', lr=1e-5, betas=(0.9, 0.999),
                                                eps=1e-8, weight_decay=0.0)
 
@@ -169,6 +171,65 @@ def test_load_from_an_official_checkpoint_fine_tunes_from_its_weights(
     assert set(official) <= set(state)
     for key, value in official.items():  # lr 0: the weights are still the official ones
         torch.testing.assert_close(state[key], value, rtol=0, atol=0, msg=key)
+
+
+class _LRRecorder(Hook):
+
+    def __init__(self):
+        self.lrs = []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
+
+
+def _cosine(k, total, lr=1e-5, eta_min=1e-6):
+    return eta_min + (lr - eta_min) * (1 + math.cos(math.pi * k / total)) / 2
+
+
+def test_max_epochs_override_stretches_the_lr_schedule(tmp_path, synthetic_root,
+                                                       body_models_env, capsys):
+    """`--cfg-options train_cfg.max_epochs=2` (the docs' example): the cosine spans both."""
+    quick = {'train_cfg.val_interval': 100, 'custom_hooks': '[]',
+             'default_hooks.checkpoint.interval': 100}
+    cfg, runner = _runner([str(TINY_CONFIG), '--work-dir', str(tmp_path / 'stretch'),
+                           '--cfg-options', *_options(synthetic_root, **quick,
+                                                      **{'train_cfg.max_epochs': 2})])
+    recorder = _LRRecorder()
+    runner.register_hook(recorder)
+    runner.train()
+    assert runner.iter == 4
+    assert recorder.lrs == pytest.approx([_cosine(k, 4) for k in range(4)], rel=1e-9)
+    out = capsys.readouterr().out  # nothing to warn about
+    assert 'cut short' not in out and 'stays at its final value' not in out
+
+    # An explicit end that disagrees with the training length is kept, with a warning.
+    cfg, runner = _runner([str(TINY_CONFIG), '--work-dir', str(tmp_path / 'explicit'),
+                           '--cfg-options', *_options(synthetic_root, **quick, **{
+                               'train_cfg.max_epochs': 2, 'param_scheduler.0.end': 1})])
+    recorder = _LRRecorder()
+    runner.register_hook(recorder)
+    runner.train()
+    assert recorder.lrs == pytest.approx([_cosine(0, 2)] + [_cosine(1, 2)] * 3, rel=1e-9)
+    assert ('every param_scheduler ends by iteration 2 of 4: the parameter stays at its final '
+            'value') in capsys.readouterr().out
+
+
+def test_schedule_length_warnings_name_cut_and_short_schedules():
+    from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR
+
+    from smplestx.engine.runner import schedule_length_warnings
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    warmup = LinearLR(optimizer, begin=0, end=1, by_epoch=True)
+    assert schedule_length_warnings([warmup, CosineAnnealingLR(optimizer, begin=1, end=3)],
+                                    3, 30) == []
+    assert schedule_length_warnings([warmup, CosineAnnealingLR(optimizer)], 3, 30) == []
+    long = schedule_length_warnings([CosineAnnealingLR(optimizer, end=20)], 3, 30)
+    assert long == ['param_scheduler[0] (CosineAnnealingLR) ends at epoch 20 but training '
+                    'stops at 3: its schedule is cut short (omit its end/T_max to follow '
+                    'train_cfg)']
+    short = schedule_length_warnings([warmup, CosineAnnealingLR(optimizer, end=2)], 3, 30)
+    assert len(short) == 1 and short[0].startswith('every param_scheduler ends by epoch 2 of 3')
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
