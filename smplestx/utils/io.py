@@ -69,6 +69,8 @@ def atomic_path(path: PathLike) -> Iterator[str]:
 
     For third-party writers that only accept a file name. The temporary file exists
     (empty) when the block starts; it is removed if the block raises or leaves it empty.
+    It is flushed to disk (``fsync``) before the rename, so ``path`` is only ever a whole
+    file, even after a crash of the machine.
 
     Args:
         path: Destination file.
@@ -88,6 +90,8 @@ def atomic_path(path: PathLike) -> Iterator[str]:
         yield tmp
         if not osp.isfile(tmp) or osp.getsize(tmp) == 0:
             raise FileNotFoundError(f'nothing was written for {path}')
+        with open(tmp, 'rb') as written:
+            os.fsync(written.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
