@@ -2,7 +2,9 @@
 
 import os
 import shutil
-from typing import Union
+from typing import Callable, Union
+
+import numpy as np
 
 PathLike = Union[str, os.PathLike]
 
@@ -29,4 +31,28 @@ def damaged_copy(src: PathLike, dst: PathLike, flip: int = 4096, keep: float = 1
             f.write(bytes(b ^ 0xFF for b in block))
         if keep < 1.0:
             f.truncate(int(size * keep))
+    return os.fspath(dst)
+
+
+def edited_humandata(src: PathLike, dst: PathLike, edit: Callable[[dict], None]) -> str:
+    """Write a copy of a HumanData ``.npz`` after ``edit`` changed its content in place.
+
+    Args:
+        src: The original file (read with the allow-listed unpickler).
+        dst: The edited copy.
+        edit: Gets ``{key: array, or dict for the smplx/meta members}``.
+
+    Returns:
+        ``dst`` as a string.
+    """
+    from smplestx.datasets.utils.humandata_io import HumanDataFile
+
+    with HumanDataFile(os.fspath(src)) as data:
+        content = {}
+        for key in data.keys:
+            value = data.array(key)
+            is_dict = value.dtype == object and value.shape == ()
+            content[key] = data.dict(key) if is_dict else np.array(value)
+    edit(content)
+    np.savez(dst, **content)
     return os.fspath(dst)

@@ -7,6 +7,7 @@ import pytest
 
 from smplestx.datasets import HumanDataset
 from smplestx.datasets.utils.humandata_check import check_humandata
+from smplestx.testing.damage import edited_humandata
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'dataset_converters'
 
@@ -99,3 +100,18 @@ def test_checker_handles_unreadable_files(tmp_path):
 def test_checker_finds_missing_images(synthetic, tmp_path):
     report = check_humandata(str(synthetic / 'synthetic_humandata.npz'), img_dir=str(tmp_path))
     assert not report.ok and 'image files missing' in report.errors[0]
+
+
+def test_checker_reports_nan_smplx_parameters_with_their_rows(synthetic, tmp_path, capsys):
+    def poison(content):
+        content['smplx']['body_pose'][1, 3, 0] = np.nan
+        content['smplx']['expression'][0, 2] = np.nan
+
+    path = edited_humandata(synthetic / 'synthetic_humandata.npz', tmp_path / 'nan.npz', poison)
+    assert _load_tool('check_humandata').main([path]) == 0  # it still loads
+    out = capsys.readouterr().out.splitlines()
+    assert f'WARNING: {path}: smplx.body_pose is NaN in 1 sample(s), rows 1: training masks ' \
+        f'that part, evaluation (test_mode) leaves these samples out' in out
+    assert any(line.startswith(f'WARNING: {path}: smplx.expression is NaN in 1 sample(s), '
+                               f'rows 0:') for line in out)
+    assert out[-1] == 'OK (2 warning(s))'

@@ -6,9 +6,11 @@ import pickle
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from smplestx.evaluation.metrics import SMPLXMeshMetric
+from smplestx.testing.damage import edited_humandata
 from smplestx.utils.cli import load_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -119,6 +121,7 @@ def test_official_eval_switch_sets_every_smplx_metric_and_cfg_options_win(tool, 
         raise SystemExit(0)
 
     monkeypatch.setattr(tool, 'build_runner', fake_build_runner)
+    monkeypatch.setattr(tool, 'check_before_run', lambda cfg, out_files=(): None)
     with pytest.raises(SystemExit):
         tool.main([str(TEST_CONFIG), 'ckpt.pth', '--official-eval', '--cfg-options',
                    'test_evaluator.official_pa_hand_outlier_mm=50.0'])
@@ -205,3 +208,22 @@ def test_run_tool_keeps_tracebacks_of_bugs():
 
     with pytest.raises(RuntimeError, match='a bug'):
         run_tool(broken)
+
+
+def test_nan_smplx_parameters_are_left_out_of_evaluation(tool, tmp_path, synthetic_root,
+                                                         official_tiny_path, body_models_env,
+                                                         capfd):
+    """A NaN ground-truth parameter: a warning naming the file and rows, no linalg crash."""
+    root = tmp_path / 'nan'
+    root.mkdir()
+    (root / 'images').symlink_to(synthetic_root / 'images')
+    annotation = root / 'synthetic_humandata.npz'
+    edited_humandata(synthetic_root / 'synthetic_humandata.npz', annotation,
+                     lambda content: content['smplx']['body_pose'].__setitem__((1, 3, 0), np.nan))
+    metrics = _run(tool, official_tiny_path / 'snapshot_0.pth.tar', tmp_path / 'out', root)
+    out = capfd.readouterr().out
+    assert (f'{annotation}: 1 sample(s) with NaN smplx parameters left out of evaluation (their '
+            f'ground-truth mesh is undefined; rows 1)') in out
+    assert all(np.isfinite(v) for v in metrics.values()), metrics
+    with open(tmp_path / 'out' / 'preds.pkl', 'rb') as handle:
+        assert [d['img_id'] for d in pickle.load(handle)] == [0, 2]

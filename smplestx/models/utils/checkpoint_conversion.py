@@ -33,6 +33,7 @@ VIT_SIZES: Dict[int, str] = {384: 'ViT-S', 768: 'ViT-B', 1024: 'ViT-L', 1280: 'V
 _LEGACY_TORCH_MAGIC = b'\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19'
 _OFFICIAL_PREFIXES = ('module.encoder.', 'module.decoder.', 'module.backbone.', 'encoder.',
                       'decoder.')
+_SMPLESTX_PREFIXES = ('backbone.', 'head.')
 _MAX_LISTED = 4
 
 
@@ -62,6 +63,19 @@ def is_official_checkpoint(obj: Any) -> bool:
     if 'network' in obj and isinstance(obj['network'], Mapping):
         return True
     return any(isinstance(k, str) and k.startswith(_OFFICIAL_PREFIXES) for k in obj)
+
+
+def is_smplestx_checkpoint(obj: Any) -> bool:
+    """Whether ``obj`` is a checkpoint of this project (MMEngine layout, smplestx names).
+
+    True for a dict whose ``state_dict`` (or the dict itself) has ``backbone.*`` or
+    ``head.*`` keys: a training checkpoint, a converted or a published one.
+    """
+    if not isinstance(obj, Mapping):
+        return False
+    state = obj.get('state_dict', obj)
+    return isinstance(state, Mapping) and any(
+        isinstance(k, str) and k.startswith(_SMPLESTX_PREFIXES) for k in state)
 
 
 def official_network(obj: Mapping) -> Mapping:
