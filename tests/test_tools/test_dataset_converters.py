@@ -115,3 +115,24 @@ def test_checker_reports_nan_smplx_parameters_with_their_rows(synthetic, tmp_pat
     assert any(line.startswith(f'WARNING: {path}: smplx.expression is NaN in 1 sample(s), '
                                f'rows 0:') for line in out)
     assert out[-1] == 'OK (2 warning(s))'
+
+
+@pytest.mark.parametrize('argv,env,message', [
+    (['--num', '0'], True, 'error: --num must be at least 1 (got 0): nothing to write'),
+    (['--num', '2'], False, 'error: No SMPL-X body-model folder given: set `body_model_dir` in '
+     'the config or the SMPLESTX_BODY_MODELS environment variable'),
+])
+def test_synthetic_tool_bad_arguments_are_one_line_errors(tmp_path, body_model_path, monkeypatch,
+                                                          capsys, argv, env, message):
+    from smplestx.utils.cli import run_tool
+
+    if env:
+        monkeypatch.setenv('SMPLESTX_BODY_MODELS', str(body_model_path))
+    else:
+        monkeypatch.delenv('SMPLESTX_BODY_MODELS', raising=False)
+    tool = _load_tool('make_synthetic_humandata')
+    with pytest.raises(SystemExit) as info:
+        run_tool(lambda: tool.main(['--out-dir', str(tmp_path / 'out'), *argv]))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert info.value.code == 2 and len(err) == 1 and err[0].startswith(message), err
+    assert not (tmp_path / 'out').exists()

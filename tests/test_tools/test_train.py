@@ -247,3 +247,92 @@ def test_amp_on_gpu_has_no_nans(tmp_path, synthetic_root, body_models_env, dtype
     assert len(recorder.losses) == 4 and all(math.isfinite(x) for x in recorder.losses)
     for name, param in runner.model.named_parameters():
         assert torch.isfinite(param).all(), name
+
+
+def _script(argv, capsys):
+    """tools/train.py as a script: (exit status, stderr lines)."""
+    from smplestx.utils.cli import run_tool
+
+    tool = load_tool()
+    with pytest.raises(SystemExit) as info:
+        run_tool(lambda: tool.main(argv))
+    return info.value.code, capsys.readouterr().err.strip().splitlines()
+
+
+def test_a_misspelt_hook_argument_fails_before_training(tmp_path, synthetic_root,
+                                                       body_models_env, capsys):
+    work_dir = tmp_path / 'typo'
+    code, err = _script([str(TINY_CONFIG), '--work-dir', str(work_dir), '--cfg-options',
+                         *_options(synthetic_root, **{
+                             'default_hooks.checkpoint.intervall': 5})], capsys)
+    assert (code, err) == (2, [f"error: {TINY_CONFIG}: config key default_hooks.checkpoint."
+                               f"intervall: CheckpointHook does not accept 'intervall' (did you "
+                               f"mean 'interval'?)"])
+    assert not work_dir.exists()  # nothing was built, let alone trained
+
+
+@pytest.mark.parametrize('option,message', [
+    ('trian_cfg.max_epochs=2', "--cfg-options trian_cfg.max_epochs: the config has no "
+     "'trian_cfg' (did you mean 'train_cfg'?)"),
+    ('train_cfg.max_epoch=2', 'config key train_cfg.max_epoch: ResumableEpochBasedTrainLoop '
+     "does not accept 'max_epoch' (did you mean 'max_epochs'?)"),
+    ('model.head.feat_dimm=8', "config key model.head.feat_dimm: SMPLXTransformerHead does not "
+     "accept 'feat_dimm' (did you mean 'feat_dim'?)"),
+])
+def test_unknown_config_keys_are_one_line_errors(tmp_path, option, message, capsys):
+    code, err = _script([str(TINY_CONFIG), '--work-dir', str(tmp_path / 'w'),
+                         '--cfg-options', option], capsys)
+    assert code == 2 and len(err) == 1 and err[0].endswith(message), err
+
+
+def test_unreadable_configs_are_one_line_errors(tmp_path, capsys):
+    broken = tmp_path / 'broken.py'
+    broken.write_text("_base_ = []\nmodel = dict(type='SMPLestX'\n")
+    code, err = _script([str(broken)], capsys)
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith(f'error: config {broken} has a syntax error at line 2: ')
+    undefined = tmp_path / 'undefined.py'
+    undefined.write_text('max_epochs = epochs\n')
+    assert _script([str(undefined)], capsys) == (
+        2, [f"error: config {undefined} cannot be read: NameError: name 'epochs' is not "
+            f"defined"])
+
+
+def test_a_full_disk_while_saving_is_one_line_and_leaves_no_partial_checkpoint(
+        tmp_path, synthetic_root, body_models_env, capsys, monkeypatch):
+    import errno
+    import os
+
+    from mmengine.fileio.backends.local_backend import LocalBackend
+
+    def disk_full(self, obj, filepath):
+        with open(filepath, 'wb') as f:
+            f.write(obj[:len(obj) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), filepath)
+
+    monkeypatch.setattr(LocalBackend, 'put', disk_full)
+    work_dir = tmp_path / 'full'
+    code, err = _script([str(TINY_CONFIG), '--work-dir', str(work_dir), '--cfg-options',
+                         *_options(synthetic_root, **{'train_cfg.val_interval': 100,
+                                                      'custom_hooks': '[]'})], capsys)
+    assert (code, err) == (2, [f'error: could not save checkpoint {work_dir / "epoch_1.pth"}: '
+                               f'No space left on device; nothing was written there and the '
+                               f'earlier checkpoints are intact'])
+    assert not list(work_dir.glob('*.pth')) and not list(work_dir.glob('.*'))
+    assert not (work_dir / 'last_checkpoint').exists()
+
+
+def test_malformed_humandata_is_one_line_error(tmp_path, synthetic_root, body_models_env,
+                                               capsys):
+    from smplestx.testing.damage import edited_humandata
+
+    root = tmp_path / 'bad'
+    root.mkdir()
+    annotation = edited_humandata(synthetic_root / 'synthetic_humandata.npz',
+                                  root / 'synthetic_humandata.npz',
+                                  lambda content: content.pop('bbox_xywh'))
+    code, err = _script([str(TINY_CONFIG), '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                         *_options(root)], capsys)
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith(f"error: HumanData file {annotation} is missing required key "
+                             f"'bbox_xywh'")
