@@ -163,3 +163,13 @@ def test_an_smplestx_checkpoint_needs_no_conversion(tmp_path, official_tiny_path
                        f'weights), not an official one: it needs no conversion; give it to '
                        f'tools/test.py, the demo, init_model or load_from as it is']
     assert not (tmp_path / 'again.pth').exists()
+
+
+def test_a_damaged_official_checkpoint_is_refused(tmp_path, official_tiny_path, capsys):
+    from smplestx.testing.damage import damaged_copy
+
+    src = damaged_copy(official_tiny_path / 'snapshot_0.pth.tar', tmp_path / 'damaged.pth.tar')
+    assert run_main([src, str(tmp_path / 'out.pth')]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f'error: {src} is damaged: member ')
+    assert not (tmp_path / 'out.pth').exists()
