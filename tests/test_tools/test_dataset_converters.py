@@ -1,5 +1,8 @@
 import hashlib
 import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -122,17 +125,15 @@ def test_checker_reports_nan_smplx_parameters_with_their_rows(synthetic, tmp_pat
     (['--num', '2'], False, 'error: No SMPL-X body-model folder given: set `body_model_dir` in '
      'the config or the SMPLESTX_BODY_MODELS environment variable'),
 ])
-def test_synthetic_tool_bad_arguments_are_one_line_errors(tmp_path, body_model_path, monkeypatch,
-                                                          capsys, argv, env, message):
-    from smplestx.utils.cli import run_tool
-
+def test_synthetic_tool_bad_arguments_are_one_line_errors(tmp_path, body_model_path, argv, env,
+                                                          message):
+    """The script itself (its ``__main__``): one line on stderr, status 2, nothing written."""
+    environ = {k: v for k, v in os.environ.items() if k != 'SMPLESTX_BODY_MODELS'}
     if env:
-        monkeypatch.setenv('SMPLESTX_BODY_MODELS', str(body_model_path))
-    else:
-        monkeypatch.delenv('SMPLESTX_BODY_MODELS', raising=False)
-    tool = _load_tool('make_synthetic_humandata')
-    with pytest.raises(SystemExit) as info:
-        run_tool(lambda: tool.main(['--out-dir', str(tmp_path / 'out'), *argv]))
-    err = capsys.readouterr().err.strip().splitlines()
-    assert info.value.code == 2 and len(err) == 1 and err[0].startswith(message), err
+        environ['SMPLESTX_BODY_MODELS'] = str(body_model_path)
+    done = subprocess.run([sys.executable, str(TOOLS / 'make_synthetic_humandata.py'),
+                           '--out-dir', str(tmp_path / 'out'), *argv], env=environ,
+                          capture_output=True, text=True, timeout=120)
+    err = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(err) == 1 and err[0].startswith(message), done.stderr
     assert not (tmp_path / 'out').exists()
