@@ -22,6 +22,7 @@ from smplestx.models.utils.checkpoint_conversion import (
 )
 from smplestx.registry import MODELS
 from smplestx.utils.checkpoint import mmengine_safe_globals
+from smplestx.utils.config_check import read_config
 
 ConfigLike = Union[str, os.PathLike, Config, ConfigDict, dict]
 
@@ -31,13 +32,14 @@ def load_config(config: ConfigLike, cfg_options: Optional[dict] = None) -> Confi
 
     Raises:
         FileNotFoundError: If a config path does not exist.
+        ConfigError: If the config file cannot be read (syntax error, failing code).
         TypeError: If ``config`` is of an unsupported type.
     """
     if isinstance(config, (str, os.PathLike)):
         path = os.fspath(config)
         if not osp.isfile(path):
             raise FileNotFoundError(f'config file {path} does not exist')
-        cfg = Config.fromfile(path)
+        cfg = read_config(path)
     elif isinstance(config, Config):
         cfg = copy.deepcopy(config)
     elif isinstance(config, dict):

@@ -7,7 +7,6 @@ one Runner happens here so it can be unit-tested.
 import argparse
 import os
 import os.path as osp
-import re
 import sys
 from typing import Callable, Optional, Sequence, Tuple, Type
 
@@ -15,7 +14,12 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from smplestx.registry import RUNNERS
-from smplestx.utils.config_check import ConfigError, check_cfg_options, check_config
+from smplestx.utils.config_check import (
+    ConfigError,
+    check_cfg_options,
+    check_config,
+    read_config,
+)
 from smplestx.utils.io import OutputPathError, check_writable
 
 
@@ -63,28 +67,6 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     return cfg
-
-
-def read_config(path: str) -> Config:
-    """``Config.fromfile`` with one-line errors for a config that cannot be read.
-
-    Raises:
-        ConfigError: For a syntax error (with its line) or an error while the config's
-            Python code runs (an undefined name, a missing ``_base_`` key, ...).
-    """
-    try:
-        return Config.fromfile(path)
-    except SyntaxError as err:
-        # MMEngine re-raises the parser's error with the file (maybe a _base_) in the text.
-        cause = err.__context__ if isinstance(err.__context__, SyntaxError) else err
-        named = re.search(r'config file (.+?): ', str(err))
-        where = f' at line {cause.lineno}' if cause.lineno else ''
-        raise ConfigError(f'config {named.group(1) if named else path} has a syntax '
-                          f'error{where}: {cause.msg}') from None
-    except (NameError, KeyError, AttributeError, TypeError, ImportError) as err:
-        detail = str(err).strip().splitlines()[0] if str(err).strip() else ''
-        raise ConfigError(f'config {path} cannot be read: {type(err).__name__}: '
-                          f'{detail}') from None
 
 
 def _set_work_dir(cfg: Config, args: argparse.Namespace) -> None:

@@ -1,4 +1,7 @@
-"""Check a config before anything is built: keys no class accepts, misspelt overrides.
+"""Read and check a config before anything is built: syntax, unknown keys, misspelt overrides.
+
+:func:`read_config` turns a config that cannot be read (a syntax error, failing code) into
+one :class:`ConfigError` line naming the file.
 
 MMEngine builds each part of a config when it is first needed, so a misspelt keyword
 (``default_hooks.checkpoint.intervall=5``) surfaces only when that part is built or, for
@@ -16,6 +19,7 @@ checked (nothing reliable is known about what it accepts).
 
 import difflib
 import inspect
+import re
 from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, Optional, Tuple
 
 from mmengine.config import Config
@@ -222,6 +226,28 @@ def _check_parts(cfg: Config) -> None:
                               [schedulers], 'param_scheduler'):
         check_keys(path, sched, reg.PARAM_SCHEDULERS,
                    extra=_SCHEDULER_KEYS | {'optimizer', 'epoch_length'})
+
+
+def read_config(path: str) -> Config:
+    """``Config.fromfile`` with one-line errors for a config that cannot be read.
+
+    Raises:
+        ConfigError: For a syntax error (with its line) or an error while the config's
+            Python code runs (an undefined name, a missing ``_base_`` key, ...).
+    """
+    try:
+        return Config.fromfile(path)
+    except SyntaxError as err:
+        # MMEngine re-raises the parser's error with the file (maybe a _base_) in the text.
+        cause = err.__context__ if isinstance(err.__context__, SyntaxError) else err
+        named = re.search(r'config file (.+?): ', str(err))
+        where = f' at line {cause.lineno}' if cause.lineno else ''
+        raise ConfigError(f'config {named.group(1) if named else path} has a syntax '
+                          f'error{where}: {cause.msg}') from None
+    except (NameError, KeyError, AttributeError, TypeError, ImportError) as err:
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else ''
+        raise ConfigError(f'config {path} cannot be read: {type(err).__name__}: '
+                          f'{detail}') from None
 
 
 def check_cfg_options(cfg: Config, options: Optional[Dict[str, Any]]) -> None:

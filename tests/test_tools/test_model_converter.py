@@ -173,3 +173,12 @@ def test_a_damaged_official_checkpoint_is_refused(tmp_path, official_tiny_path, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f'error: {src} is damaged: member ')
     assert not (tmp_path / 'out.pth').exists()
+
+
+def test_an_unreadable_config_is_one_line(tmp_path, official_tiny_path, capsys):
+    config = tmp_path / 'broken.py'
+    config.write_text('model = dict(\n')
+    assert run_main([str(official_tiny_path / 'snapshot_0.pth.tar'), str(tmp_path / 'o.pth'),
+                     '--config', str(config)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: config {config} has a syntax error at line 1: '(' was never closed"]
