@@ -3,6 +3,7 @@
 import datetime
 import os
 import os.path as osp
+import re
 import subprocess
 from typing import Any, Callable, Dict, List, Optional, Union
 
@@ -22,6 +23,9 @@ from smplestx.models.utils.checkpoint_conversion import check_torch_file
 from smplestx.registry import RUNNERS
 from smplestx.utils.checkpoint import mmengine_safe_globals
 from smplestx.utils.io import atomic_path
+
+#: Temporary names of checkpoints being written (see ``smplestx.utils.io.atomic_path``).
+_PARTIAL_CHECKPOINT = re.compile(r'^\.(?:epoch|iter)_\d+\.pth\.\w+\.pth$')
 
 
 class CheckpointSaveError(OSError):
@@ -144,6 +148,10 @@ class SMPLestXRunner(Runner):
 
     def _save_checkpoint_atomically(self, out_dir: str, filename: str, *args, **kwargs) -> None:
         final = osp.join(out_dir, filename)
+        for name in os.listdir(out_dir) if osp.isdir(out_dir) else ():
+            if _PARTIAL_CHECKPOINT.match(name):  # left by a run killed while saving
+                os.remove(osp.join(out_dir, name))
+                self.logger.info(f'removed the partial checkpoint {name} of an interrupted save')
         try:
             with atomic_path(final) as tmp:
                 super().save_checkpoint(osp.dirname(tmp), osp.basename(tmp), *args, **kwargs)

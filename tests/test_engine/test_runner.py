@@ -134,8 +134,11 @@ def test_resume_falls_back_to_the_newest_whole_checkpoint(tmp_path, damage):
         damaged_copy(last, tmp_path / 'bad.pth', flip=4096 if damage == 'flipped' else 0,
                      keep=0.6 if damage == 'truncated' else 1.0)
         os.replace(tmp_path / 'bad.pth', last)
+    partial = work_dir / '.iter_6.pth.k2j4x9_a.pth'  # a save killed half-way
+    partial.write_bytes(b'PK\x03\x04 half')
     resumed = _runner(work_dir, max_iters=6, resume=True)
     log = _train_logged(resumed)
+    assert not partial.exists()
     if damage == 'empty pointer':
         assert f'{work_dir / "last_checkpoint"} is empty; falling back' in log
     else:
