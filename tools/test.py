@@ -18,8 +18,10 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
 from smplestx.utils.cli import (
+    UsageError,
     add_common_args,
     build_runner,
+    check_before_run,
     load_config,
     merge_test_args,
     run_tool,
@@ -121,7 +123,12 @@ def main(argv=None) -> dict:
     if args.official_eval and use_official_metrics(cfg) == 0:
         print('--official-eval: no SMPLXMeshMetric in test_evaluator; this evaluation has '
               'no official-compatibility switch')
+    if args.out and not args.out.endswith(('.pkl', '.pickle')):
+        raise UsageError(f'--out {args.out}: the predictions are dumped as a pickle; name '
+                         f'the file *.pkl or *.pickle')
     cfg = merge_test_args(cfg, args)
+    # The checkpoint, the config keys and the outputs, before the Runner logs the config.
+    check_before_run(cfg, out_files=[args.out] if args.out else [])
     runner = build_runner(cfg)
     runner.register_hook(TestProgressHook())
     metrics = runner.test()

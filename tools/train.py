@@ -8,6 +8,7 @@ import argparse
 from smplestx.utils.cli import (
     add_common_args,
     build_runner,
+    check_before_run,
     load_config,
     merge_train_args,
     run_tool,
@@ -34,6 +35,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = load_config(args.config)
     cfg = merge_train_args(cfg, args)
+    check_before_run(cfg)
     runner = build_runner(cfg)
     runner.train()
     shutdown_distributed()

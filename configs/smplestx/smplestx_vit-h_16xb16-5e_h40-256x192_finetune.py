@@ -14,7 +14,8 @@ model = dict(backbone=dict(init_cfg=None))
 
 max_epochs = 5
 train_cfg = dict(max_epochs=max_epochs)
+# No `end`/`T_max`: the cosine follows train_cfg.max_epochs (also when overridden).
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=5e-7, begin=0, end=max_epochs,
-         by_epoch=True, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=5e-7, begin=0, by_epoch=True,
+         convert_to_iter_based=True),
 ]

@@ -18,13 +18,14 @@ model = dict(
 # ----------------------------------------------------------------------------- training
 # One epoch on the synthetic set written by
 #   python tools/dataset_converters/make_synthetic_humandata.py --out-dir data/synthetic
-# with the official optimiser and per-iteration cosine schedule. Runs on one CPU process
+# with the official optimiser and per-iteration cosine schedule (without `end`/`T_max` it
+# follows train_cfg.max_epochs, also when overridden). Runs on one CPU process
 # (python tools/train.py) or several (bash tools/dist_train.sh CONFIG 2, gloo without GPUs).
 max_epochs = 1
 train_cfg = dict(max_epochs=max_epochs, val_interval=1)
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=_base_.min_lr, begin=0,
-         end=max_epochs, by_epoch=True, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=_base_.min_lr, begin=0, by_epoch=True,
+         convert_to_iter_based=True),
 ]
 
 train_dataloader = dict(

@@ -14,12 +14,15 @@ from torch import nn
 
 from smplestx.models.utils.checkpoint_conversion import (
     CheckpointFormatError,
+    CheckpointMismatchError,
     check_torch_file,
     is_official_checkpoint,
+    load_torch_file,
     validate_state_dict,
 )
 from smplestx.registry import MODELS
 from smplestx.utils.checkpoint import mmengine_safe_globals
+from smplestx.utils.config_check import read_config
 
 ConfigLike = Union[str, os.PathLike, Config, ConfigDict, dict]
 
@@ -29,13 +32,14 @@ def load_config(config: ConfigLike, cfg_options: Optional[dict] = None) -> Confi
 
     Raises:
         FileNotFoundError: If a config path does not exist.
+        ConfigError: If the config file cannot be read (syntax error, failing code).
         TypeError: If ``config`` is of an unsupported type.
     """
     if isinstance(config, (str, os.PathLike)):
         path = os.fspath(config)
         if not osp.isfile(path):
             raise FileNotFoundError(f'config file {path} does not exist')
-        cfg = Config.fromfile(path)
+        cfg = read_config(path)
     elif isinstance(config, Config):
         cfg = copy.deepcopy(config)
     elif isinstance(config, dict):
@@ -143,6 +147,62 @@ def load_weights(model: nn.Module, checkpoint: str) -> None:
     if not is_official_checkpoint(state_dict):
         validate_state_dict(state_dict, model.state_dict(), source=checkpoint)
     load_state_dict(model, state_dict, strict=True, logger='current')
+
+
+def model_skeleton(model_cfg: Union[dict, ConfigDict]) -> nn.Module:
+    """Build a model's layers on the meta device: its state-dict keys and shapes, no memory.
+
+    Pretrained initialisers are dropped, and so are the head's body model and loss, which
+    read files and hold no checkpointed tensors. Build in the registry scope of the config
+    (:func:`mmengine.registry.init_default_scope`).
+
+    Args:
+        model_cfg: The ``model`` entry of a config (not changed).
+
+    Returns:
+        The model, on the meta device.
+    """
+    model_cfg = copy.deepcopy(model_cfg)
+    _drop_pretrained(model_cfg)
+    head = model_cfg.get('head')
+    if isinstance(head, dict):
+        head.update(body_model=None, loss=None)
+    with torch.device('meta'):
+        return MODELS.build(model_cfg)
+
+
+def check_checkpoint(cfg: Config, checkpoint: str) -> None:
+    """Check, before anything is built, that ``checkpoint`` will load into ``cfg.model``.
+
+    The file must exist, be an undamaged torch checkpoint (zip CRCs) loadable with
+    ``weights_only=True`` and fit the model as the Runner's ``load_from`` loads it
+    (official checkpoints are converted by the model's load hook; MMEngine ones must have
+    the model's shapes).
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        CheckpointFormatError: If it is not a (weights-only loadable) torch checkpoint.
+        CorruptCheckpointError: If it is damaged.
+        CheckpointMismatchError: If its weights do not fit the model, naming the file.
+    """
+    check_torch_file(checkpoint)
+    with mmengine_safe_globals(checkpoint):
+        loaded = load_torch_file(checkpoint)
+    if not isinstance(loaded, dict):
+        raise CheckpointFormatError(f'{checkpoint} holds no state dict '
+                                    f'(found {type(loaded).__name__})')
+    state_dict = loaded.get('state_dict', loaded)
+    state_dict = {re.sub(r'^module\.', '', key): value for key, value in state_dict.items()}
+    init_default_scope(cfg.get('default_scope', 'smplestx'))
+    skeleton = model_skeleton(cfg.model)
+    try:
+        skeleton.load_state_dict(state_dict, strict=False, assign=True)
+    except CheckpointMismatchError as err:
+        raise CheckpointMismatchError(f'{checkpoint}: {err}') from None
+    except RuntimeError as err:
+        detail = ' '.join(str(err).split())
+        raise CheckpointMismatchError(f'{checkpoint} does not fit the model: {detail}') \
+            from None
 
 
 def _drop_pretrained(node: Any) -> None:

@@ -30,6 +30,7 @@ The per-sample dict handed to the pipeline holds:
 
 import copy
 import dataclasses
+import logging
 import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -140,7 +141,8 @@ class HumanDataset(BaseDataset):
             zero_betas=zero_betas, use_betas_neutral=use_betas_neutral, hand_only=hand_only,
             strip_leading_slash=strip_leading_slash, camera_from_meta=camera_from_meta,
             gendered_smplx=gendered_smplx,
-            official_hand_keypoint_validity=official_hand_keypoint_validity)
+            official_hand_keypoint_validity=official_hand_keypoint_validity,
+            skip_nan_params=test_mode)
         self.dataset_name = dataset_name or osp.splitext(osp.basename(ann_file))[0]
         self.cam_param = {k: np.asarray(v, np.float32) for k, v in (cam_param or {}).items()}
         self.use_smplx_joints = use_smplx_joints
@@ -173,6 +175,14 @@ class HumanDataset(BaseDataset):
         print_log(f'[{self.dataset_name}] {len(self._rows)} samples from '
                   f'{self.table_info["num_in_file"]} in {self.ann_file} (skipped: '
                   f'{skipped or "none"})', logger='current')
+        nan_params = self.table_info['skipped'].get('nan_params', 0)
+        if nan_params:
+            rows = ', '.join(map(str, self.table_info.get('nan_param_rows', [])))
+            print_log(f'[{self.dataset_name}] {self.ann_file}: {nan_params} sample(s) with NaN '
+                      f'{self.table_info["model_type"]} parameters left out of evaluation '
+                      f'(their ground-truth mesh is undefined; rows {rows}'
+                      f'{", ..." if nan_params > 20 else ""})', logger='current',
+                      level=logging.WARNING)
         self._fully_initialized = True
 
     def _load_table(self) -> Tuple[Dict[str, np.ndarray], dict]:
@@ -180,14 +190,22 @@ class HumanDataset(BaseDataset):
             return build_annotation_table(self.ann_file, self.options, self.allow_unsafe_pickle)
         cache = AnnotationCache(self.cache_dir or osp.join(self.data_root or '.', 'cache'))
         key = make_cache_key(file_sha256(self.ann_file), self.cache_options())
-        loaded = cache.load(self.dataset_name, key)
+        loaded, problem = cache.inspect(self.dataset_name, key)
         if loaded is None:
+            folder = cache.entry_dir(self.dataset_name, key)
+            if problem is not None:
+                print_log(f'[{self.dataset_name}] annotation cache {folder} is damaged '
+                          f'({problem}); rebuilding it', logger='current',
+                          level=logging.WARNING)
             columns, info = build_annotation_table(self.ann_file, self.options,
                                                    self.allow_unsafe_pickle)
             folder = cache.save(self.dataset_name, key, columns, info)
             print_log(f'[{self.dataset_name}] cached the annotation table in {folder}',
                       logger='current')
-            loaded = cache.load(self.dataset_name, key)
+            loaded, problem = cache.inspect(self.dataset_name, key)
+            if loaded is None:
+                raise OSError(f'annotation cache {folder} is unreadable right after it was '
+                              f'written ({problem}); check the disk or set use_cache=False')
         self._cache_entry = cache.entry_dir(self.dataset_name, key)
         return loaded
 

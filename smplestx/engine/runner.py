@@ -2,22 +2,34 @@
 
 import datetime
 import os
+import os.path as osp
+import re
 import subprocess
 from typing import Any, Callable, Dict, List, Optional, Union
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.dist import all_gather_object, is_distributed
+from mmengine.dist import all_gather_object, is_distributed, is_main_process
 from mmengine.model import is_model_wrapper
+from mmengine.optim.scheduler.param_scheduler import INF
 from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import Runner
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from smplestx.engine.hooks.rng_state_hook import RNGStateHook, get_rng_state
+from smplestx.engine.resume import find_resume_checkpoint
 from smplestx.models.utils.checkpoint_conversion import check_torch_file
 from smplestx.registry import RUNNERS
 from smplestx.utils.checkpoint import mmengine_safe_globals
+from smplestx.utils.io import atomic_path
+
+#: Temporary names of checkpoints being written (see ``smplestx.utils.io.atomic_path``).
+_PARTIAL_CHECKPOINT = re.compile(r'^\.(?:epoch|iter)_\d+\.pth\.\w+\.pth$')
+
+
+class CheckpointSaveError(OSError):
+    """A training checkpoint could not be written (disk full, permissions...)."""
 
 
 def cpu_dist_env(launcher: str) -> None:
@@ -79,6 +91,14 @@ class SMPLestXRunner(Runner):
 
     With an :class:`~smplestx.engine.hooks.RNGStateHook`, ``save_checkpoint`` first gathers
     the RNG states of all processes, so the master's checkpoint holds every one of them.
+
+    Checkpoints are written atomically (a hidden temporary file in the same folder, flushed
+    to disk, then renamed), so ``epoch_N.pth`` and ``last_checkpoint`` only ever name whole
+    files; a failed write (e.g. a full disk) raises :class:`CheckpointSaveError` naming the
+    file. ``resume=True`` without a file resumes from the newest whole checkpoint of the
+    work dir (see :func:`~smplestx.engine.resume.find_resume_checkpoint`) and says plainly
+    when there is none. Parameter schedulers whose explicit ``end`` disagrees with the
+    training length get a warning (omit ``end``/``T_max`` to follow ``train_cfg``).
     """
 
     #: RNG states of all processes while a checkpoint is being saved (else ``None``).
@@ -103,19 +123,65 @@ class SMPLestXRunner(Runner):
                 model_wrapper_cfg.setdefault('device_ids', None)
         return super().wrap_model(model_wrapper_cfg, model)
 
-    def save_checkpoint(self, *args, **kwargs) -> None:
-        """MMEngine's ``save_checkpoint`` (the master writes), with all processes' RNG states.
+    def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
+        """MMEngine's ``save_checkpoint`` (the master writes), atomic, with all RNG states.
 
         In a distributed run with an ``RNGStateHook`` every process must call it, as
         MMEngine's ``CheckpointHook`` does: the states are gathered collectively first.
         Arguments are those of ``Runner.save_checkpoint``.
+
+        Raises:
+            CheckpointSaveError: If the file cannot be written; nothing is left at its path.
         """
         if is_distributed() and any(isinstance(h, RNGStateHook) for h in self.hooks):
             self.gathered_rng_states = all_gather_object(get_rng_state())
         try:
-            super().save_checkpoint(*args, **kwargs)
+            file_client_args = args[0] if args else kwargs.get('file_client_args')
+            remote = '://' in str(out_dir) or bool(file_client_args or
+                                                    kwargs.get('backend_args'))
+            if remote or not is_main_process():
+                super().save_checkpoint(out_dir, filename, *args, **kwargs)
+            else:
+                self._save_checkpoint_atomically(out_dir, filename, *args, **kwargs)
         finally:
             self.gathered_rng_states = None
+
+    def _save_checkpoint_atomically(self, out_dir: str, filename: str, *args, **kwargs) -> None:
+        final = osp.join(out_dir, filename)
+        for name in os.listdir(out_dir) if osp.isdir(out_dir) else ():
+            if _PARTIAL_CHECKPOINT.match(name):  # left by a run killed while saving
+                os.remove(osp.join(out_dir, name))
+                self.logger.info(f'removed the partial checkpoint {name} of an interrupted save')
+        try:
+            with atomic_path(final) as tmp:
+                super().save_checkpoint(osp.dirname(tmp), osp.basename(tmp), *args, **kwargs)
+        except OSError as err:
+            raise CheckpointSaveError(
+                f'could not save checkpoint {final}: {err.strerror or err}; nothing was '
+                f'written there and the earlier checkpoints are intact') from err
+
+    def load_or_resume(self) -> None:
+        """Load ``load_from`` or resume; auto-resume picks the newest whole checkpoint."""
+        if not self._has_loaded and self._resume and self._load_from is None:
+            found = find_resume_checkpoint(self.work_dir, self.logger)
+            if found is None:
+                self.logger.warning(f'no checkpoint to resume in {self.work_dir}; starting '
+                                    f'from scratch')
+                self._resume = False
+            else:
+                self.logger.info(f'resuming from {found}')
+                self._load_from = found
+        super().load_or_resume()
+
+    def build_param_scheduler(self, scheduler: Any) -> Any:
+        """Build the schedulers and warn when one's explicit length disagrees with training."""
+        built = super().build_param_scheduler(scheduler)
+        groups = built.values() if isinstance(built, dict) else [built]
+        for schedulers in groups:
+            for line in schedule_length_warnings(schedulers or [], self.max_epochs,
+                                                 self.max_iters):
+                self.logger.warning(line)
+        return built
 
     def load_checkpoint(self,
                         filename: str,
@@ -133,3 +199,41 @@ class SMPLestXRunner(Runner):
             return super().load_checkpoint(
                 filename, map_location=map_location, strict=strict,
                 revise_keys=revise_keys)
+
+
+def schedule_length_warnings(schedulers: List[Any], max_epochs: int,
+                             max_iters: int) -> List[str]:
+    """Describe built parameter schedulers whose ``end`` does not match the training length.
+
+    A scheduler that ends after the last step is cut short; when every scheduler ends
+    before it, the parameter stays at its final value for the remaining steps. Both are
+    usually a schedule written for another ``train_cfg.max_epochs`` (schedulers without an
+    explicit ``end`` follow the train loop and never warn).
+
+    Args:
+        schedulers: Built MMEngine parameter schedulers (``begin``/``end`` in steps).
+        max_epochs: Training epochs (for epoch-based schedulers).
+        max_iters: Training iterations (for iteration-based ones).
+
+    Returns:
+        One line per problem (empty when the schedule covers training exactly).
+    """
+    lines = []
+    covered = []  # share of the training each finite scheduler covers
+    for index, sched in enumerate(schedulers):
+        end, by_epoch = getattr(sched, 'end', INF), getattr(sched, 'by_epoch', True)
+        total, unit = (max_epochs, 'epoch') if by_epoch else (max_iters, 'iteration')
+        if end >= INF or not total:
+            covered.append(None)
+            continue
+        covered.append((end / total, end, total, unit))
+        if end > total:
+            lines.append(f'param_scheduler[{index}] ({type(sched).__name__}) ends at {unit} '
+                         f'{end} but training stops at {total}: its schedule is cut short '
+                         f'(omit its end/T_max to follow train_cfg)')
+    if covered and None not in covered and max(covered)[0] < 1:
+        _, end, total, unit = max(covered)
+        lines.append(f'every param_scheduler ends by {unit} {end} of {total}: the parameter '
+                     f'stays at its final value for the rest of training (omit end/T_max to '
+                     f'follow train_cfg)')
+    return lines

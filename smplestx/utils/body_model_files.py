@@ -24,6 +24,10 @@ class BodyModelFilesError(FileNotFoundError):
     """A body-model folder or file is missing; the message says where to get it."""
 
 
+class BodyModelFormatError(ValueError):
+    """A body-model file is there but unusable: a missing array, a wrong shape, NaNs."""
+
+
 def resolve_body_model_dir(body_model_dir: Optional[str] = None) -> str:
     """Return the body-model folder from the argument or ``SMPLESTX_BODY_MODELS``.
 

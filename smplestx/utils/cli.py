@@ -8,12 +8,23 @@ import argparse
 import os
 import os.path as osp
 import sys
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence, Tuple, Type
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from smplestx.registry import RUNNERS
+from smplestx.utils.config_check import (
+    ConfigError,
+    check_cfg_options,
+    check_config,
+    read_config,
+)
+from smplestx.utils.io import OutputPathError, check_writable
+
+
+class UsageError(ValueError):
+    """A command-line argument that cannot work (the message says which and why)."""
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -51,8 +62,9 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path} does not exist')
     add_cwd_to_sys_path()
-    cfg = Config.fromfile(path)
+    cfg = read_config(path)
     if cfg_options:
+        check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     return cfg
 
@@ -80,6 +92,7 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.resume = True
         cfg.load_from = resume
     if args.cfg_options:
+        check_cfg_options(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     return cfg
 
@@ -99,8 +112,28 @@ def merge_test_args(cfg: Config, args: argparse.Namespace) -> Config:
         else:
             cfg.test_evaluator = [evaluator, dump]
     if args.cfg_options:
+        check_cfg_options(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     return cfg
+
+
+def check_before_run(cfg: Config, out_files: Sequence[str] = ()) -> None:
+    """Check what can be checked before the Runner starts (and logs the config).
+
+    Every part's keys (:func:`~smplestx.utils.config_check.check_config`), that the work
+    dir and ``out_files`` can be written, and that ``load_from`` (a local file) will load
+    into the model (:func:`~smplestx.apis.inference.check_checkpoint`). Errors are the
+    one-line user errors of :func:`run_tool`.
+    """
+    from smplestx.apis.inference import check_checkpoint
+
+    check_config(cfg)
+    check_writable(cfg.work_dir, folder=True)
+    for path in out_files:
+        check_writable(path)
+    load_from = cfg.get('load_from')
+    if load_from and '://' not in str(load_from):
+        check_checkpoint(cfg, str(load_from))
 
 
 def shutdown_distributed() -> None:
@@ -122,18 +155,40 @@ def build_runner(cfg: Config) -> Runner:
     return Runner.from_cfg(cfg)
 
 
+def user_errors() -> Tuple[Type[BaseException], ...]:
+    """Exceptions whose message says everything: reported as one ``error:`` line.
+
+    Missing files (config, checkpoint, SMPL-X folder, HumanData), unreadable or unknown
+    config keys, checkpoints that are not checkpoints, damaged, of another model or
+    holding objects that only full unpickling restores, malformed HumanData or body-model
+    files, unwritable outputs (including a full disk while saving a checkpoint) and
+    command-line arguments that cannot work.
+    """
+    from smplestx.datasets.utils.humandata_io import MalformedHumanDataError
+    from smplestx.engine.runner import CheckpointSaveError
+    from smplestx.models.body_models.assets import UnsafePickleError
+    from smplestx.models.utils.checkpoint_conversion import CHECKPOINT_ERRORS
+    from smplestx.utils.body_model_files import BodyModelFormatError
+
+    return (*CHECKPOINT_ERRORS, ConfigError, UsageError, OutputPathError, CheckpointSaveError,
+            MalformedHumanDataError, BodyModelFormatError, UnsafePickleError)
+
+
+def error_line(err: BaseException) -> str:
+    """The one-line ``error: ...`` report of a user error (whitespace runs joined)."""
+    return 'error: ' + ' '.join(str(err).split())
+
+
 def run_tool(main: Callable[[], object]) -> None:
     """Run a tool's ``main``; exit with one ``error:`` line (status 2) on a user error.
 
-    User errors are the wrong or missing inputs whose message says everything: missing
-    files (config, checkpoint, SMPL-X folder), a file that is not a checkpoint, a checkpoint
-    of another model, or one holding objects that only full unpickling restores. Other
-    exceptions keep their traceback.
+    User errors are listed by :func:`user_errors`; other exceptions keep their traceback.
+    An integer returned by ``main`` is the exit status.
     """
-    from smplestx.models.utils.checkpoint_conversion import CHECKPOINT_ERRORS
-
     try:
-        main()
-    except CHECKPOINT_ERRORS as err:
-        print(f'error: {err}', file=sys.stderr)
+        status = main()
+    except user_errors() as err:
+        print(error_line(err), file=sys.stderr)
         sys.exit(2)
+    if isinstance(status, int) and not isinstance(status, bool):
+        sys.exit(status)

@@ -24,6 +24,37 @@ PathLike = Union[str, os.PathLike]
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
+class OutputPathError(OSError):
+    """An output file or folder cannot be written where it was asked for."""
+
+
+def check_writable(path: PathLike, folder: bool = False) -> None:
+    """Check, before any work, that ``path`` can be created or overwritten.
+
+    Nothing is created: the nearest existing ancestor must be a writable folder, and
+    ``path`` itself must not be a folder (for a file) or a file (for a folder).
+
+    Args:
+        path: The output file, or folder when ``folder`` is set.
+        folder: Whether ``path`` is a folder.
+
+    Raises:
+        OutputPathError: Naming the path and the reason.
+    """
+    path = osp.abspath(os.fspath(path))
+    if folder and osp.exists(path) and not osp.isdir(path):
+        raise OutputPathError(f'cannot write into {path}: it is a file, not a folder')
+    if not folder and osp.isdir(path):
+        raise OutputPathError(f'cannot write {path}: it is a folder')
+    probe = path if folder else osp.dirname(path)
+    while not osp.exists(probe):
+        probe = osp.dirname(probe)
+    if not osp.isdir(probe):
+        raise OutputPathError(f'cannot write {path}: {probe} is a file, not a folder')
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputPathError(f'cannot write {path}: {probe} is not writable')
+
+
 @contextlib.contextmanager
 def atomic_open(path: PathLike, mode: str = 'wb', encoding: Optional[str] = None,
                 keep_suffix: bool = False) -> Iterator[IO]:
@@ -69,6 +100,8 @@ def atomic_path(path: PathLike) -> Iterator[str]:
 
     For third-party writers that only accept a file name. The temporary file exists
     (empty) when the block starts; it is removed if the block raises or leaves it empty.
+    It is flushed to disk (``fsync``) before the rename, so ``path`` is only ever a whole
+    file, even after a crash of the machine.
 
     Args:
         path: Destination file.
@@ -88,6 +121,8 @@ def atomic_path(path: PathLike) -> Iterator[str]:
         yield tmp
         if not osp.isfile(tmp) or osp.getsize(tmp) == 0:
             raise FileNotFoundError(f'nothing was written for {path}')
+        with open(tmp, 'rb') as written:
+            os.fsync(written.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:

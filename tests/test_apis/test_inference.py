@@ -49,3 +49,16 @@ def test_config_helpers_and_errors(tmp_path):
         init_model(str(TINY), str(tmp_path / 'none.pth'))
     with pytest.raises(TypeError, match='config must be'):
         load_config(42)
+
+
+def test_init_model_refuses_a_checkpoint_with_flipped_bytes(tmp_path, body_model_path,
+                                                            official_tiny_path):
+    """4 KB inverted in the middle of the file: a one-line error, not other outputs."""
+    from smplestx.testing.damage import damaged_copy
+    from smplestx.utils.checkpoint_integrity import CorruptCheckpointError
+
+    damaged = damaged_copy(official_tiny_path / 'snapshot_0.pth.tar',
+                           tmp_path / 'snapshot_0.pth.tar')
+    with pytest.raises(CorruptCheckpointError, match=rf'{damaged} is damaged: member .* fails '
+                       r'its CRC-32 check'):
+        init_model(str(TINY), str(damaged), body_model_dir=str(body_model_path))

@@ -1,5 +1,7 @@
 import collections
+import logging
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -321,3 +323,45 @@ def test_refetch_gives_up_with_the_dataset_name(humandata_factory):
                       max_refetch=3)
     with pytest.raises(RuntimeError, match='Toy: no valid training sample after 3 refetches'):
         ds[SeededIndex(1, seed=5)]
+
+
+@pytest.fixture()
+def log_lines():
+    """Messages of the current MMEngine logger while the test runs."""
+    from mmengine.logging import MMLogger
+
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    yield lines
+    logger.removeHandler(handler)
+
+
+@pytest.mark.parametrize('damage', ['truncated column', 'garbage column', 'garbage meta',
+                                    'missing column'])
+def test_a_damaged_cache_is_rebuilt_with_one_warning(humandata_factory, tmp_path, damage,
+                                                     log_lines):
+    cache_dir = tmp_path / 'cache'
+    path, _ = humandata_factory()
+    first = HumanDataset(path, use_cache=True, cache_dir=str(cache_dir), dataset_name='T')
+    expected = first.get_data_info(2)['keypoints_2d']  # a copy
+    entry = Path(first._cache_entry)
+    column = entry / 'keypoints_2d.npy'
+    if damage == 'truncated column':
+        column.write_bytes(column.read_bytes()[:len(column.read_bytes()) // 2])
+    elif damage == 'garbage column':
+        column.write_bytes(b'\x00' * 300)
+    elif damage == 'garbage meta':
+        (entry / 'meta.json').write_text('{"key": ')
+    else:
+        column.unlink()
+    log_lines.clear()
+    for _ in range(2):  # repaired once, then used as it is
+        again = HumanDataset(path, use_cache=True, cache_dir=str(cache_dir), dataset_name='T')
+        np.testing.assert_array_equal(again.get_data_info(2)['keypoints_2d'], expected)
+    damaged = [line for line in log_lines if ' is damaged (' in line]
+    assert len(damaged) == 1 and f'annotation cache {entry} is damaged (' in damaged[0]
+    assert damaged[0].endswith('); rebuilding it')
+    assert sorted(p.name for p in cache_dir.iterdir()) == [entry.name]  # nothing left over

@@ -1,3 +1,6 @@
+import errno
+import logging
+import os
 import pickle
 
 import numpy as np
@@ -7,6 +10,7 @@ from mmengine.model import BaseModel
 from torch.utils.data import Dataset
 
 from smplestx.engine import SMPLestXRunner
+from smplestx.testing.damage import damaged_copy
 from smplestx.utils.checkpoint import UnsafeCheckpointError, mmengine_safe_globals
 
 
@@ -93,3 +97,91 @@ def test_allowlist_accepts_numpy_meta(tmp_path):
     with mmengine_safe_globals(str(path)):
         out = torch.load(path, weights_only=True)
     assert out['meta']['s'] == 1.5
+
+
+def _train_logged(runner):
+    """Train and return the runner's log lines."""
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    runner.logger.addHandler(handler)
+    try:
+        runner.train()
+    finally:
+        runner.logger.removeHandler(handler)
+    return '\n'.join(lines)
+
+
+def test_resume_without_a_checkpoint_says_so_and_starts_from_scratch(tmp_path):
+    runner = _runner(tmp_path / 'empty', max_iters=2, resume=True)
+    log = _train_logged(runner)
+    assert f'no checkpoint to resume in {tmp_path / "empty"}; starting from scratch' in log
+    assert 'Auto resumed from the latest checkpoint None' not in log
+    assert runner.iter == 2
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'flipped', 'missing', 'empty pointer'])
+def test_resume_falls_back_to_the_newest_whole_checkpoint(tmp_path, damage):
+    work_dir = tmp_path / 'run'
+    _runner(work_dir, max_iters=4).train()  # iter_2.pth, iter_4.pth; last_checkpoint -> 4
+    last = work_dir / 'iter_4.pth'
+    if damage == 'missing':
+        last.unlink()
+    elif damage == 'empty pointer':
+        (work_dir / 'last_checkpoint').write_text('')
+        os.replace(work_dir / 'iter_4.pth', work_dir / 'iter_4.pth.bak')
+    else:
+        damaged_copy(last, tmp_path / 'bad.pth', flip=4096 if damage == 'flipped' else 0,
+                     keep=0.6 if damage == 'truncated' else 1.0)
+        os.replace(tmp_path / 'bad.pth', last)
+    partial = work_dir / '.iter_6.pth.k2j4x9_a.pth'  # a save killed half-way
+    partial.write_bytes(b'PK\x03\x04 half')
+    resumed = _runner(work_dir, max_iters=6, resume=True)
+    log = _train_logged(resumed)
+    assert not partial.exists()
+    if damage == 'empty pointer':
+        assert f'{work_dir / "last_checkpoint"} is empty; falling back' in log
+    else:
+        assert f'cannot resume from {last}: ' in log
+    assert f'resuming from {work_dir / "iter_2.pth"}' in log
+    assert resumed.iter == 6
+    meta = torch.load(work_dir / 'iter_6.pth', weights_only=False)['meta']
+    assert meta['iter'] == 6
+
+
+def test_a_failed_checkpoint_save_leaves_no_partial_file(tmp_path, monkeypatch):
+    """Disk full during the second save: one clear error, the first checkpoint intact."""
+    from mmengine.fileio.backends.local_backend import LocalBackend
+
+    from smplestx.engine.runner import CheckpointSaveError
+
+    real_put, calls = LocalBackend.put, []
+
+    def put_until_disk_full(self, obj, filepath):
+        calls.append(filepath)
+        if len(calls) < 2:
+            return real_put(self, obj, filepath)
+        with open(filepath, 'wb') as f:
+            f.write(obj[:len(obj) // 3])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), filepath)
+
+    monkeypatch.setattr(LocalBackend, 'put', put_until_disk_full)
+    work_dir = tmp_path / 'full'
+    with pytest.raises(CheckpointSaveError) as info:
+        _runner(work_dir, max_iters=4).train()
+    assert str(info.value).startswith(f'could not save checkpoint {work_dir / "iter_4.pth"}: '
+                                      f'No space left on device; nothing was written there')
+    written = sorted(p.name for p in work_dir.iterdir() if p.suffix != '.py' and p.is_file())
+    assert written == ['iter_2.pth', 'last_checkpoint']
+    assert (work_dir / 'last_checkpoint').read_text() == str(work_dir / 'iter_2.pth')
+    torch.load(work_dir / 'iter_2.pth', weights_only=False)
+
+
+def test_load_from_a_damaged_checkpoint_is_refused(tmp_path):
+    from smplestx.utils.checkpoint_integrity import CorruptCheckpointError
+
+    _runner(tmp_path / 'run', max_iters=2).train()
+    bad = damaged_copy(tmp_path / 'run' / 'iter_2.pth', tmp_path / 'bad.pth')
+    runner = _runner(tmp_path / 'load', max_iters=2, load_from=bad)
+    with pytest.raises(CorruptCheckpointError, match=f'{bad} is (damaged|incomplete)'):
+        runner.train()

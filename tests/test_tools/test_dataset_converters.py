@@ -1,5 +1,8 @@
 import hashlib
 import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +10,7 @@ import pytest
 
 from smplestx.datasets import HumanDataset
 from smplestx.datasets.utils.humandata_check import check_humandata
+from smplestx.testing.damage import edited_humandata
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'dataset_converters'
 
@@ -99,3 +103,37 @@ def test_checker_handles_unreadable_files(tmp_path):
 def test_checker_finds_missing_images(synthetic, tmp_path):
     report = check_humandata(str(synthetic / 'synthetic_humandata.npz'), img_dir=str(tmp_path))
     assert not report.ok and 'image files missing' in report.errors[0]
+
+
+def test_checker_reports_nan_smplx_parameters_with_their_rows(synthetic, tmp_path, capsys):
+    def poison(content):
+        content['smplx']['body_pose'][1, 3, 0] = np.nan
+        content['smplx']['expression'][0, 2] = np.nan
+
+    path = edited_humandata(synthetic / 'synthetic_humandata.npz', tmp_path / 'nan.npz', poison)
+    assert _load_tool('check_humandata').main([path]) == 0  # it still loads
+    out = capsys.readouterr().out.splitlines()
+    assert f'WARNING: {path}: smplx.body_pose is NaN in 1 sample(s), rows 1: training masks ' \
+        f'that part, evaluation (test_mode) leaves these samples out' in out
+    assert any(line.startswith(f'WARNING: {path}: smplx.expression is NaN in 1 sample(s), '
+                               f'rows 0:') for line in out)
+    assert out[-1] == 'OK (2 warning(s))'
+
+
+@pytest.mark.parametrize('argv,env,message', [
+    (['--num', '0'], True, 'error: --num must be at least 1 (got 0): nothing to write'),
+    (['--num', '2'], False, 'error: No SMPL-X body-model folder given: set `body_model_dir` in '
+     'the config or the SMPLESTX_BODY_MODELS environment variable'),
+])
+def test_synthetic_tool_bad_arguments_are_one_line_errors(tmp_path, body_model_path, argv, env,
+                                                          message):
+    """The script itself (its ``__main__``): one line on stderr, status 2, nothing written."""
+    environ = {k: v for k, v in os.environ.items() if k != 'SMPLESTX_BODY_MODELS'}
+    if env:
+        environ['SMPLESTX_BODY_MODELS'] = str(body_model_path)
+    done = subprocess.run([sys.executable, str(TOOLS / 'make_synthetic_humandata.py'),
+                           '--out-dir', str(tmp_path / 'out'), *argv], env=environ,
+                          capture_output=True, text=True, timeout=120)
+    err = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(err) == 1 and err[0].startswith(message), done.stderr
+    assert not (tmp_path / 'out').exists()

@@ -32,6 +32,15 @@ def load_tool():
     return module
 
 
+def run_main(argv):
+    """The converter as a script: its exit status (errors print one line and exit 2)."""
+    from smplestx.utils.cli import run_tool
+
+    with pytest.raises(SystemExit) as info:
+        run_tool(lambda: load_tool().main(argv))
+    return info.value.code
+
+
 def test_key_mapping_rules():
     network = {
         'module.encoder.pos_embed': torch.zeros(1),
@@ -87,8 +96,8 @@ def test_convert_writes_verified_weights_only_checkpoint(official_tiny_path, bod
 def test_wrong_size_config_fails_before_writing(official_tiny_path, tmp_path, capsys):
     dst = tmp_path / 'h.pth'
     config = REPO / 'configs' / 'smplestx' / 'smplestx_vit-s_16xb16-20e_h40-256x192.py'
-    assert load_tool().main([str(official_tiny_path / 'snapshot_0.pth.tar'), str(dst),
-                             '--config', str(config)]) == 1
+    assert run_main([str(official_tiny_path / 'snapshot_0.pth.tar'), str(dst),
+                     '--config', str(config)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert ('it has embed_dim 32, depth 2 but the model expects embed_dim 384, depth 12 '
@@ -99,7 +108,7 @@ def test_wrong_size_config_fails_before_writing(official_tiny_path, tmp_path, ca
 def test_random_file_is_not_a_checkpoint(tmp_path, capsys):
     src = tmp_path / 'random.pth.tar'
     src.write_bytes(np.random.default_rng(0).bytes(4096))
-    assert load_tool().main([str(src), str(tmp_path / 'out.pth')]) == 1
+    assert run_main([str(src), str(tmp_path / 'out.pth')]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert f'{src} is not a torch checkpoint' in err
@@ -133,3 +142,43 @@ def test_non_official_torch_file(tmp_path):
         load_official_checkpoint(src)
     with pytest.raises(FileNotFoundError, match='does not exist'):
         load_official_checkpoint(tmp_path / 'missing.pth')
+
+
+def test_an_smplestx_checkpoint_needs_no_conversion(tmp_path, official_tiny_path, capsys):
+    """A training checkpoint of this project (MMEngine meta) and a converted one."""
+    from mmengine.logging import HistoryBuffer
+
+    training = tmp_path / 'epoch_1.pth'
+    loss = HistoryBuffer()
+    loss.update(0.5)
+    torch.save({'state_dict': {'backbone.pos_embed': torch.zeros(1)},
+                'message_hub': {'log_scalars': {'loss': loss}}}, training)
+    converted = tmp_path / 'converted.pth'
+    assert run_main([str(official_tiny_path / 'snapshot_0.pth.tar'), str(converted)]) == 0
+    capsys.readouterr()
+    for src in (training, converted):
+        assert run_main([str(src), str(tmp_path / 'again.pth')]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f'error: {src} is already an smplestx checkpoint (backbone.*/head.* '
+                       f'weights), not an official one: it needs no conversion; give it to '
+                       f'tools/test.py, the demo, init_model or load_from as it is']
+    assert not (tmp_path / 'again.pth').exists()
+
+
+def test_a_damaged_official_checkpoint_is_refused(tmp_path, official_tiny_path, capsys):
+    from smplestx.testing.damage import damaged_copy
+
+    src = damaged_copy(official_tiny_path / 'snapshot_0.pth.tar', tmp_path / 'damaged.pth.tar')
+    assert run_main([src, str(tmp_path / 'out.pth')]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f'error: {src} is damaged: member ')
+    assert not (tmp_path / 'out.pth').exists()
+
+
+def test_an_unreadable_config_is_one_line(tmp_path, official_tiny_path, capsys):
+    config = tmp_path / 'broken.py'
+    config.write_text('model = dict(\n')
+    assert run_main([str(official_tiny_path / 'snapshot_0.pth.tar'), str(tmp_path / 'o.pth'),
+                     '--config', str(config)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: config {config} has a syntax error at line 1: '(' was never closed"]

@@ -6,9 +6,11 @@ import pickle
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from smplestx.evaluation.metrics import SMPLXMeshMetric
+from smplestx.testing.damage import edited_humandata
 from smplestx.utils.cli import load_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -119,6 +121,7 @@ def test_official_eval_switch_sets_every_smplx_metric_and_cfg_options_win(tool, 
         raise SystemExit(0)
 
     monkeypatch.setattr(tool, 'build_runner', fake_build_runner)
+    monkeypatch.setattr(tool, 'check_before_run', lambda cfg, out_files=(): None)
     with pytest.raises(SystemExit):
         tool.main([str(TEST_CONFIG), 'ckpt.pth', '--official-eval', '--cfg-options',
                    'test_evaluator.official_pa_hand_outlier_mm=50.0'])
@@ -205,3 +208,86 @@ def test_run_tool_keeps_tracebacks_of_bugs():
 
     with pytest.raises(RuntimeError, match='a bug'):
         run_tool(broken)
+
+
+def test_nan_smplx_parameters_are_left_out_of_evaluation(tool, tmp_path, synthetic_root,
+                                                         official_tiny_path, body_models_env,
+                                                         capfd):
+    """A NaN ground-truth parameter: a warning naming the file and rows, no linalg crash."""
+    root = tmp_path / 'nan'
+    root.mkdir()
+    (root / 'images').symlink_to(synthetic_root / 'images')
+    annotation = root / 'synthetic_humandata.npz'
+    edited_humandata(synthetic_root / 'synthetic_humandata.npz', annotation,
+                     lambda content: content['smplx']['body_pose'].__setitem__((1, 3, 0), np.nan))
+    metrics = _run(tool, official_tiny_path / 'snapshot_0.pth.tar', tmp_path / 'out', root)
+    out = capfd.readouterr().out
+    assert (f'{annotation}: 1 sample(s) with NaN smplx parameters left out of evaluation (their '
+            f'ground-truth mesh is undefined; rows 1)') in out
+    assert all(np.isfinite(v) for v in metrics.values()), metrics
+    with open(tmp_path / 'out' / 'preds.pkl', 'rb') as handle:
+        assert [d['img_id'] for d in pickle.load(handle)] == [0, 2]
+
+
+def _script(tool, argv, capfd):
+    """tools/test.py as a script: (exit status, stdout, stderr lines)."""
+    from smplestx.utils.cli import run_tool
+
+    with pytest.raises(SystemExit) as info:
+        run_tool(lambda: tool.main(argv))
+    out, err = capfd.readouterr()
+    return info.value.code, out, err.strip().splitlines()
+
+
+def test_checkpoint_problems_are_reported_before_the_runner_starts(
+        tool, tmp_path, synthetic_root, official_tiny_path, body_models_env, capfd):
+    from smplestx.testing.damage import damaged_copy
+
+    damaged = damaged_copy(official_tiny_path / 'snapshot_0.pth.tar', tmp_path / 'damaged.pth')
+    wider = ['--cfg-options', 'model.backbone.embed_dim=64', 'model.head.feat_dim=64']
+    for checkpoint, extra, message in (
+            (damaged, [], f'error: {damaged} is damaged: member '),
+            (official_tiny_path / 'snapshot_0.pth.tar', wider,
+             f'error: {official_tiny_path / "snapshot_0.pth.tar"}: official SMPLest-X '
+             f'checkpoint does not fit the model: it has embed_dim 32')):
+        code, out, err = _script(tool, [str(TEST_CONFIG), str(checkpoint), '--work-dir',
+                                        str(tmp_path / 'w'), *extra], capfd)
+        assert code == 2 and len(err) == 1 and err[0].startswith(message), err
+        assert 'mmengine' not in out and 'Config:' not in out  # before the config dump
+    assert not (tmp_path / 'w').exists()
+
+
+@pytest.mark.parametrize('out_name,message', [
+    ('file/preds.pkl', 'is a file, not a folder'),
+    ('preds.txt', 'the predictions are dumped as a pickle; name the file *.pkl or *.pickle'),
+])
+def test_an_impossible_out_path_fails_before_the_evaluation(
+        tool, tmp_path, synthetic_root, official_tiny_path, body_models_env, capfd, out_name,
+        message):
+    (tmp_path / 'file').write_text('a regular file')
+    code, out, err = _script(tool, [str(TEST_CONFIG), str(official_tiny_path /
+                                                           'snapshot_0.pth.tar'),
+                                    '--work-dir', str(tmp_path / 'w'), '--out',
+                                    str(tmp_path / out_name)], capfd)
+    assert code == 2 and len(err) == 1 and err[0].endswith(message), err
+    assert 'test progress' not in out
+
+
+def test_an_smplx_model_with_nans_is_one_line_error(tool, tmp_path, synthetic_root,
+                                                    official_tiny_path, body_model_path, capfd):
+    import shutil
+
+    models = tmp_path / 'models'
+    shutil.copytree(body_model_path, models)
+    neutral = models / 'smplx' / 'SMPLX_NEUTRAL.npz'
+    with np.load(neutral) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays['v_template'][7, 1] = np.nan
+    np.savez(neutral, **arrays)
+    code, _, err = _script(tool, [
+        str(TEST_CONFIG), str(official_tiny_path / 'snapshot_0.pth.tar'), '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options', f'test_dataloader.dataset.data_root={synthetic_root}',
+        f'model.head.body_model.body_model_dir={models}',
+        f'test_evaluator.body_model_dir={models}'], capfd)
+    assert (code, err) == (2, [f"error: {neutral}: array 'v_template' of shape (10475, 3) has 1 "
+                               f"NaN or infinite value(s)"])

@@ -146,7 +146,9 @@ def test_finetune_config_starts_from_the_released_checkpoint():
     assert cfg.load_from.endswith('smplest_x_h.pth.tar') and not cfg.resume
     assert cfg.model.backbone.init_cfg is None
     assert cfg.train_cfg.max_epochs == 5
-    assert cfg.param_scheduler[0].T_max == 5 and cfg.param_scheduler[0].eta_min == 5e-7
+    # No explicit length: the cosine follows train_cfg.max_epochs (also when overridden).
+    assert not {'T_max', 'end'} & set(cfg.param_scheduler[0])
+    assert cfg.param_scheduler[0].eta_min == 5e-7
     assert cfg.optim_wrapper.optimizer == dict(type='Adam', lr=1e-5, betas=(0.9, 0.999),
                                                eps=1e-8, weight_decay=0.0)
 
@@ -171,6 +173,65 @@ def test_load_from_an_official_checkpoint_fine_tunes_from_its_weights(
         torch.testing.assert_close(state[key], value, rtol=0, atol=0, msg=key)
 
 
+class _LRRecorder(Hook):
+
+    def __init__(self):
+        self.lrs = []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
+
+
+def _cosine(k, total, lr=1e-5, eta_min=1e-6):
+    return eta_min + (lr - eta_min) * (1 + math.cos(math.pi * k / total)) / 2
+
+
+def test_max_epochs_override_stretches_the_lr_schedule(tmp_path, synthetic_root,
+                                                       body_models_env, capsys):
+    """`--cfg-options train_cfg.max_epochs=2` (the docs' example): the cosine spans both."""
+    quick = {'train_cfg.val_interval': 100, 'custom_hooks': '[]',
+             'default_hooks.checkpoint.interval': 100}
+    cfg, runner = _runner([str(TINY_CONFIG), '--work-dir', str(tmp_path / 'stretch'),
+                           '--cfg-options', *_options(synthetic_root, **quick,
+                                                      **{'train_cfg.max_epochs': 2})])
+    recorder = _LRRecorder()
+    runner.register_hook(recorder)
+    runner.train()
+    assert runner.iter == 4
+    assert recorder.lrs == pytest.approx([_cosine(k, 4) for k in range(4)], rel=1e-9)
+    out = capsys.readouterr().out  # nothing to warn about
+    assert 'cut short' not in out and 'stays at its final value' not in out
+
+    # An explicit end that disagrees with the training length is kept, with a warning.
+    cfg, runner = _runner([str(TINY_CONFIG), '--work-dir', str(tmp_path / 'explicit'),
+                           '--cfg-options', *_options(synthetic_root, **quick, **{
+                               'train_cfg.max_epochs': 2, 'param_scheduler.0.end': 1})])
+    recorder = _LRRecorder()
+    runner.register_hook(recorder)
+    runner.train()
+    assert recorder.lrs == pytest.approx([_cosine(0, 2)] + [_cosine(1, 2)] * 3, rel=1e-9)
+    assert ('every param_scheduler ends by iteration 2 of 4: the parameter stays at its final '
+            'value') in capsys.readouterr().out
+
+
+def test_schedule_length_warnings_name_cut_and_short_schedules():
+    from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR
+
+    from smplestx.engine.runner import schedule_length_warnings
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    warmup = LinearLR(optimizer, begin=0, end=1, by_epoch=True)
+    assert schedule_length_warnings([warmup, CosineAnnealingLR(optimizer, begin=1, end=3)],
+                                    3, 30) == []
+    assert schedule_length_warnings([warmup, CosineAnnealingLR(optimizer)], 3, 30) == []
+    long = schedule_length_warnings([CosineAnnealingLR(optimizer, end=20)], 3, 30)
+    assert long == ['param_scheduler[0] (CosineAnnealingLR) ends at epoch 20 but training '
+                    'stops at 3: its schedule is cut short (omit its end/T_max to follow '
+                    'train_cfg)']
+    short = schedule_length_warnings([warmup, CosineAnnealingLR(optimizer, end=2)], 3, 30)
+    assert len(short) == 1 and short[0].startswith('every param_scheduler ends by epoch 2 of 3')
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
 @pytest.mark.parametrize('dtype', ['float16', 'bfloat16'])
 def test_amp_on_gpu_has_no_nans(tmp_path, synthetic_root, body_models_env, dtype):
@@ -186,3 +247,92 @@ def test_amp_on_gpu_has_no_nans(tmp_path, synthetic_root, body_models_env, dtype
     assert len(recorder.losses) == 4 and all(math.isfinite(x) for x in recorder.losses)
     for name, param in runner.model.named_parameters():
         assert torch.isfinite(param).all(), name
+
+
+def _script(argv, capsys):
+    """tools/train.py as a script: (exit status, stderr lines)."""
+    from smplestx.utils.cli import run_tool
+
+    tool = load_tool()
+    with pytest.raises(SystemExit) as info:
+        run_tool(lambda: tool.main(argv))
+    return info.value.code, capsys.readouterr().err.strip().splitlines()
+
+
+def test_a_misspelt_hook_argument_fails_before_training(tmp_path, synthetic_root,
+                                                       body_models_env, capsys):
+    work_dir = tmp_path / 'typo'
+    code, err = _script([str(TINY_CONFIG), '--work-dir', str(work_dir), '--cfg-options',
+                         *_options(synthetic_root, **{
+                             'default_hooks.checkpoint.intervall': 5})], capsys)
+    assert (code, err) == (2, [f"error: {TINY_CONFIG}: config key default_hooks.checkpoint."
+                               f"intervall: CheckpointHook does not accept 'intervall' (did you "
+                               f"mean 'interval'?)"])
+    assert not work_dir.exists()  # nothing was built, let alone trained
+
+
+@pytest.mark.parametrize('option,message', [
+    ('trian_cfg.max_epochs=2', "--cfg-options trian_cfg.max_epochs: the config has no "
+     "'trian_cfg' (did you mean 'train_cfg'?)"),
+    ('train_cfg.max_epoch=2', 'config key train_cfg.max_epoch: ResumableEpochBasedTrainLoop '
+     "does not accept 'max_epoch' (did you mean 'max_epochs'?)"),
+    ('model.head.feat_dimm=8', "config key model.head.feat_dimm: SMPLXTransformerHead does not "
+     "accept 'feat_dimm' (did you mean 'feat_dim'?)"),
+])
+def test_unknown_config_keys_are_one_line_errors(tmp_path, option, message, capsys):
+    code, err = _script([str(TINY_CONFIG), '--work-dir', str(tmp_path / 'w'),
+                         '--cfg-options', option], capsys)
+    assert code == 2 and len(err) == 1 and err[0].endswith(message), err
+
+
+def test_unreadable_configs_are_one_line_errors(tmp_path, capsys):
+    broken = tmp_path / 'broken.py'
+    broken.write_text("_base_ = []\nmodel = dict(type='SMPLestX'\n")
+    code, err = _script([str(broken)], capsys)
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith(f'error: config {broken} has a syntax error at line 2: ')
+    undefined = tmp_path / 'undefined.py'
+    undefined.write_text('max_epochs = epochs\n')
+    assert _script([str(undefined)], capsys) == (
+        2, [f"error: config {undefined} cannot be read: NameError: name 'epochs' is not "
+            f"defined"])
+
+
+def test_a_full_disk_while_saving_is_one_line_and_leaves_no_partial_checkpoint(
+        tmp_path, synthetic_root, body_models_env, capsys, monkeypatch):
+    import errno
+    import os
+
+    from mmengine.fileio.backends.local_backend import LocalBackend
+
+    def disk_full(self, obj, filepath):
+        with open(filepath, 'wb') as f:
+            f.write(obj[:len(obj) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), filepath)
+
+    monkeypatch.setattr(LocalBackend, 'put', disk_full)
+    work_dir = tmp_path / 'full'
+    code, err = _script([str(TINY_CONFIG), '--work-dir', str(work_dir), '--cfg-options',
+                         *_options(synthetic_root, **{'train_cfg.val_interval': 100,
+                                                      'custom_hooks': '[]'})], capsys)
+    assert (code, err) == (2, [f'error: could not save checkpoint {work_dir / "epoch_1.pth"}: '
+                               f'No space left on device; nothing was written there and the '
+                               f'earlier checkpoints are intact'])
+    assert not list(work_dir.glob('*.pth')) and not list(work_dir.glob('.*'))
+    assert not (work_dir / 'last_checkpoint').exists()
+
+
+def test_malformed_humandata_is_one_line_error(tmp_path, synthetic_root, body_models_env,
+                                               capsys):
+    from smplestx.testing.damage import edited_humandata
+
+    root = tmp_path / 'bad'
+    root.mkdir()
+    annotation = edited_humandata(synthetic_root / 'synthetic_humandata.npz',
+                                  root / 'synthetic_humandata.npz',
+                                  lambda content: content.pop('bbox_xywh'))
+    code, err = _script([str(TINY_CONFIG), '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                         *_options(root)], capsys)
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith(f"error: HumanData file {annotation} is missing required key "
+                             f"'bbox_xywh'")

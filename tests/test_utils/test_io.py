@@ -107,3 +107,20 @@ def test_bad_mode():
     with pytest.raises(ValueError, match='mode must be'):
         with atomic_open('x', 'a'):
             pass
+
+
+def test_check_writable_names_the_obstacle(tmp_path):
+    from smplestx.utils.io import OutputPathError, check_writable
+
+    regular = tmp_path / 'file'
+    regular.write_text('x')
+    check_writable(tmp_path / 'new' / 'deeper' / 'out.pkl')  # creatable: fine, nothing made
+    check_writable(tmp_path / 'new' / 'work_dir', folder=True)
+    assert not (tmp_path / 'new').exists()
+    with pytest.raises(OutputPathError, match=f'cannot write {regular}/a/out.pkl: {regular} is '
+                       f'a file, not a folder'):
+        check_writable(regular / 'a' / 'out.pkl')
+    with pytest.raises(OutputPathError, match=f'cannot write into {regular}: it is a file'):
+        check_writable(regular, folder=True)
+    with pytest.raises(OutputPathError, match=f'cannot write {tmp_path}: it is a folder'):
+        check_writable(tmp_path)

@@ -7,10 +7,11 @@ Example::
 """
 
 import argparse
-import sys
 from typing import List, Optional
 
 from smplestx.datasets.synthetic import make_synthetic_humandata
+from smplestx.utils.cli import UsageError, run_tool
+from smplestx.utils.io import check_writable
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -30,6 +31,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     """Write the images and the annotation; print the annotation path."""
     args = parse_args(argv)
+    if args.num < 1:
+        raise UsageError(f'--num must be at least 1 (got {args.num}): nothing to write')
+    if min(args.size) < 16:
+        raise UsageError(f'--size {args.size[0]} {args.size[1]}: images need at least 16 '
+                         f'pixels per side')
+    check_writable(args.out_dir, folder=True)
     path = make_synthetic_humandata(args.body_model_dir, args.out_dir, args.num,
                                     tuple(args.size), args.seed, args.name)
     print(path)
@@ -37,4 +44,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool(main)

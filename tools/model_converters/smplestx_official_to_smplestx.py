@@ -16,21 +16,24 @@ Example::
 import argparse
 import os
 import os.path as osp
-import sys
+import pickle
 import tempfile
+import zipfile
 from typing import Any, Dict, Optional
 
 import torch
 
 from smplestx.models.utils.checkpoint_conversion import (
     CheckpointFormatError,
-    CheckpointMismatchError,
     convert_official_state_dict,
     is_official_checkpoint,
+    is_smplestx_checkpoint,
     load_torch_file,
     official_network,
     validate_state_dict,
 )
+from smplestx.utils.checkpoint import mmengine_safe_globals
+from smplestx.utils.cli import run_tool
 from smplestx.utils.io import file_sha256
 from smplestx.version import __version__
 
@@ -56,23 +59,33 @@ def verify_with_config(state_dict: Dict[str, Any], config: str, source: str) -> 
     Raises:
         CheckpointMismatchError: If keys or shapes differ.
     """
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
-    from smplestx.registry import MODELS
+    from smplestx.apis.inference import load_config, model_skeleton
 
-    cfg = Config.fromfile(config)
+    cfg = load_config(config)
     init_default_scope(cfg.get('default_scope', 'smplestx'))
-    model_cfg = cfg.model
-    model_cfg.init_cfg = None
-    model_cfg.backbone.init_cfg = None
-    # The body model and the loss hold no checkpointed tensors; skip the SMPL-X files.
-    model_cfg.head.body_model = None
-    model_cfg.head.loss = None
-    with torch.device('meta'):
-        model = MODELS.build(model_cfg)
+    model = model_skeleton(cfg.model)
     validate_state_dict(state_dict, model.state_dict(), source=source)
     model.load_state_dict(state_dict, strict=True, assign=True)
+
+
+def _already_converted(src: str) -> CheckpointFormatError:
+    return CheckpointFormatError(
+        f'{src} is already an smplestx checkpoint (backbone.*/head.* weights), not an official '
+        f'one: it needs no conversion; give it to tools/test.py, the demo, init_model or '
+        f'load_from as it is')
+
+
+def _is_training_checkpoint(src: str) -> bool:
+    """Whether ``src`` is an smplestx checkpoint with MMEngine's training state in ``meta``."""
+    try:
+        with mmengine_safe_globals(src):
+            obj = torch.load(src, map_location='cpu', weights_only=True, mmap=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError,
+            zipfile.BadZipFile):
+        return False  # not one of ours: the first error stands
+    return is_smplestx_checkpoint(obj)
 
 
 def convert(src: str, dst: str, config: Optional[str] = None) -> Dict[str, Any]:
@@ -80,9 +93,20 @@ def convert(src: str, dst: str, config: Optional[str] = None) -> Dict[str, Any]:
 
     Returns:
         The ``meta`` dict written to ``dst``.
+
+    Raises:
+        CheckpointFormatError: If ``src`` is not an official checkpoint (saying so plainly
+            when it is already an smplestx one).
     """
-    obj = load_torch_file(src)
+    try:
+        obj = load_torch_file(src)
+    except CheckpointFormatError:
+        if _is_training_checkpoint(src):
+            raise _already_converted(src) from None
+        raise
     if not is_official_checkpoint(obj):
+        if is_smplestx_checkpoint(obj):
+            raise _already_converted(src)
         raise CheckpointFormatError(f"{src} is not an official SMPLest-X checkpoint (no "
                                     f"'network' entry or module.encoder.* keys)")
     state_dict = convert_official_state_dict(official_network(obj))
@@ -111,13 +135,9 @@ def convert(src: str, dst: str, config: Optional[str] = None) -> Dict[str, Any]:
 
 
 def main(argv: Optional[list] = None) -> int:
-    """Entry point; returns the process exit code."""
+    """Entry point; returns 0 (a bad input exits with one ``error:`` line, status 2)."""
     args = parse_args(argv)
-    try:
-        meta = convert(args.src, args.dst, args.config)
-    except (FileNotFoundError, CheckpointFormatError, CheckpointMismatchError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
+    meta = convert(args.src, args.dst, args.config)
     verified = f', verified against {args.config}' if args.config else ''
     print(f'wrote {args.dst}: {meta["num_tensors"]} tensors, {meta["num_params"]:,} '
           f'parameters{verified}')
@@ -125,4 +145,4 @@ def main(argv: Optional[list] = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool(main)

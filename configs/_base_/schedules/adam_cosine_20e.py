@@ -11,9 +11,12 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='Adam', lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0))
 
+# No `end` or `T_max`: the Runner sets `end` to train_cfg.max_epochs and the cosine runs
+# from `begin` to `end`, so `--cfg-options train_cfg.max_epochs=N` stretches the schedule too.
+# An explicit `end` that disagrees with the training length is logged as a warning.
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=min_lr, begin=0, end=max_epochs,
-         by_epoch=True, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=min_lr, begin=0, by_epoch=True,
+         convert_to_iter_based=True),
 ]
 
 # ResumableEpochBasedTrainLoop: a resume from an iteration checkpoint continues mid-epoch.

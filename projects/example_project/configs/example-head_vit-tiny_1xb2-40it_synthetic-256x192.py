@@ -21,7 +21,8 @@ load_from = '../shared/fixtures/official_tiny/snapshot_0.pth.tar'
 # Iteration-based, so that train_cfg.max_iters can be overridden on the command line.
 max_iters = 40
 param_scheduler = [
-    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, begin=0, end=max_iters, by_epoch=False),
+    # no `end`: follows train_cfg.max_iters
+    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, begin=0, by_epoch=False),
 ]
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
                  val_interval=max_iters)

@@ -39,8 +39,8 @@ optim_wrapper = dict(
 
 max_epochs = 2
 param_scheduler = [
-    dict(type='CosineAnnealingLR', eta_min_ratio=0.01, begin=0, end=max_epochs, by_epoch=True,
-         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min_ratio=0.01, begin=0, by_epoch=True,
+         convert_to_iter_based=True),  # no `end`: follows train_cfg.max_epochs
 ]
 train_cfg = dict(max_epochs=max_epochs)
 

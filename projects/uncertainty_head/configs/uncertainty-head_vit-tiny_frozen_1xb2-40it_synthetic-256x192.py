@@ -50,7 +50,8 @@ optim_wrapper = dict(
 
 max_iters = 40
 param_scheduler = [
-    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, begin=0, end=max_iters, by_epoch=False),
+    # no `end`: follows train_cfg.max_iters
+    dict(type='CosineAnnealingLR', eta_min_ratio=0.1, begin=0, by_epoch=False),
 ]
 
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,

@@ -1,7 +1,8 @@
 """On-disk cache of processed annotation tables, memory-mapped when loaded.
 
 A cache entry is a folder ``<cache_dir>/<name>-<key>/`` with one ``.npy`` file per column
-and a ``meta.json`` written last (an entry without it is incomplete and is rebuilt). The key
+and a ``meta.json`` written last (an entry without it is incomplete and is rebuilt; so is
+one whose files are damaged: unreadable, truncated or of different lengths). The key
 hashes the annotation file's **content** (SHA-256), every option that changes the table and
 the code version (:data:`TABLE_FORMAT_VERSION` and the package version), so a stale entry
 can never match: changing any of them makes a new key, and the old entry is left unused.
@@ -59,32 +60,59 @@ class AnnotationCache:
         return osp.join(self.cache_dir, f'{name}-{key}')
 
     def load(self, name: str, key: str) -> Optional[Tuple[Dict[str, np.ndarray], dict]]:
-        """Memory-map a complete entry, or return ``None`` when there is none.
+        """Memory-map a complete, valid entry, or return ``None`` (see :meth:`inspect`)."""
+        return self.inspect(name, key)[0]
+
+    def inspect(self, name: str, key: str
+                ) -> Tuple[Optional[Tuple[Dict[str, np.ndarray], dict]], Optional[str]]:
+        """Memory-map an entry and say what is wrong with it when it cannot be used.
+
+        An entry is valid when ``meta.json`` (written last) parses and names this key, and
+        every column it lists is a readable ``.npy`` file of the full size, all with one
+        row per sample.
 
         Args:
             name: Readable prefix (the dataset name).
             key: The cache key.
 
         Returns:
-            ``(columns, info)`` with read-only memory-mapped columns, or ``None``.
+            ``((columns, info), None)`` with read-only memory-mapped columns;
+            ``(None, None)`` when there is no entry (or an incomplete one, still without
+            ``meta.json``); ``(None, problem)`` for an entry that is there but unusable.
         """
         folder = self.entry_dir(name, key)
         meta_path = osp.join(folder, 'meta.json')
         if not osp.isfile(meta_path):
-            return None
+            return None, None
         try:
-            with open(meta_path) as f:
+            with open(meta_path, encoding='utf-8') as f:
                 meta = json.load(f)
-            if meta.get('key') != key:
-                return None
-            columns = {col: np.load(osp.join(folder, f'{col}.npy'), mmap_mode='r',
-                                    allow_pickle=False) for col in meta['columns']}
-        except (OSError, ValueError, KeyError):
-            return None
-        return columns, meta['info']
+            if not isinstance(meta, dict) or meta.get('key') != key or not isinstance(
+                    meta.get('info'), dict):
+                return None, 'meta.json does not describe this entry'
+            info = meta['info']
+            names = list(meta['columns'])
+        except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+            return None, f'meta.json: {type(err).__name__}: {err}'
+        columns = {}
+        for col in names:
+            try:
+                columns[col] = np.load(osp.join(folder, f'{col}.npy'), mmap_mode='r',
+                                       allow_pickle=False)
+            except (OSError, ValueError, TypeError) as err:
+                return None, f'{col}.npy: {type(err).__name__}: {err}'
+        rows = {len(col) if col.ndim else -1 for col in columns.values()}
+        expected = info.get('num_kept')
+        if len(rows) != 1 or (expected is not None and rows != {expected}):
+            return None, (f'its columns hold {sorted(rows)} rows where {expected} samples '
+                          f'were cached')
+        return (columns, info), None
 
     def save(self, name: str, key: str, columns: Dict[str, np.ndarray], info: dict) -> str:
         """Write an entry atomically (temporary folder, then rename).
+
+        A valid entry written meanwhile by another process is kept; an incomplete or
+        unusable one is moved aside and replaced.
 
         Args:
             name: Readable prefix (the dataset name).
@@ -104,12 +132,22 @@ class AnnotationCache:
                         allow_pickle=False)
             with open(osp.join(tmp, 'meta.json'), 'w') as f:
                 json.dump(dict(key=key, columns=sorted(columns), info=info), f, indent=1)
-            if osp.isfile(osp.join(folder, 'meta.json')):
+            if self.load(name, key) is not None:
                 shutil.rmtree(tmp, ignore_errors=True)  # another process finished first
                 return folder
-            if osp.isdir(folder):
-                shutil.rmtree(folder, ignore_errors=True)  # an incomplete entry
-            os.replace(tmp, folder)
+            if osp.isdir(folder):  # incomplete or unusable: move it out of the way
+                stale = f'{folder}.stale-{uuid.uuid4().hex[:8]}'
+                try:
+                    os.rename(folder, stale)
+                except FileNotFoundError:
+                    pass  # another process moved it
+                shutil.rmtree(stale, ignore_errors=True)
+            try:
+                os.replace(tmp, folder)
+            except OSError:
+                if self.load(name, key) is None:  # not a concurrent valid entry
+                    raise
+                shutil.rmtree(tmp, ignore_errors=True)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -88,6 +88,9 @@ class HumanDataOptions:
             the neutral model for SMPL-X and the gender only for SMPL annotations).
         official_hand_keypoint_validity: Mark hand keypoints and wrists valid whenever the
             hand pose is valid, whatever the keypoint mask says (official behaviour).
+        skip_nan_params: Drop samples with a NaN body-model parameter (evaluation: their
+            ground-truth mesh is undefined). Training keeps them: the targets mask the
+            parts with NaNs.
     """
 
     sample_interval: int = 1
@@ -107,6 +110,7 @@ class HumanDataOptions:
     camera_from_meta: bool = False
     gendered_smplx: bool = False
     official_hand_keypoint_validity: bool = False
+    skip_nan_params: bool = False
 
     def __post_init__(self) -> None:
         if int(self.sample_interval) < 1:
@@ -305,6 +309,8 @@ def build_annotation_table(path: str, options: HumanDataOptions,
             extra = np.asarray(params['betas_extra']).reshape(num, -1)
             skip.drop('kids', (extra != 0).any(axis=1))
 
+        if options.skip_nan_params:
+            skip.drop('nan_params', _nan_param_rows(params, num))
         compressed = data.flag('__keypoints_compressed__')
         _, kps3d, mask3d = _keypoints(data, num, compressed, 3, KPS3D_KEYS, 'keypoints3d_mask')
         _, kps2d, mask2d = _keypoints(data, num, compressed, 2, KPS2D_KEYS, 'keypoints2d_mask')
@@ -357,7 +363,25 @@ def build_annotation_table(path: str, options: HumanDataOptions,
 
     info = dict(model_type=model_type, num_in_file=int(num), num_kept=int(keep.size),
                 skipped=skip.counts, keypoints_compressed=compressed)
+    if options.skip_nan_params:
+        info['nan_param_rows'] = np.flatnonzero(_nan_param_rows(params, num))[:20].tolist()
     return cols, info
+
+
+#: Body-model parameters whose NaNs make the ground-truth mesh undefined.
+_MESH_PARAMS = ('global_orient', 'body_pose', 'left_hand_pose', 'right_hand_pose', 'jaw_pose',
+                'betas', 'expression', 'transl')
+
+
+def _nan_param_rows(params: dict, num: int) -> np.ndarray:
+    """``(num,)`` bool: the samples with a NaN in any mesh parameter."""
+    rows = np.zeros(num, dtype=bool)
+    for key in _MESH_PARAMS:
+        arr = params.get(key)
+        arr = None if arr is None else np.asarray(arr)
+        if arr is not None and arr.dtype.kind == 'f' and arr.ndim and arr.shape[0] == num:
+            rows |= np.isnan(arr.reshape(num, -1)).any(axis=1)
+    return rows
 
 
 def _smplx_columns(params: dict, model_type: str, keep: np.ndarray, num: int,

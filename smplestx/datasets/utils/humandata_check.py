@@ -32,7 +32,8 @@ class HumanDataReport:
         errors: Problems that stop :class:`~smplestx.datasets.HumanDataset` from loading.
         warnings: Problems that lose data or differ from the official expectations.
         keys: ``key -> 'shape dtype'`` for every member (dict members list their entries).
-        nan_counts: Samples with at least one NaN, per array.
+        nan_counts: Samples with at least one NaN, per array (body-model parameters with
+            NaNs also get a warning listing the rows).
     """
 
     path: str
@@ -56,7 +57,10 @@ class HumanDataReport:
                 f'{k}={v}' for k, v in sorted(self.nan_counts.items())))
         lines += [f'ERROR: {e}' for e in self.errors]
         lines += [f'WARNING: {w}' for w in self.warnings]
-        lines.append('OK' if self.ok else f'{len(self.errors)} error(s)')
+        if not self.ok:
+            lines.append(f'{len(self.errors)} error(s)')
+        else:
+            lines.append(f'OK ({len(self.warnings)} warning(s))' if self.warnings else 'OK')
         return '\n'.join(lines)
 
 
@@ -67,13 +71,20 @@ def _describe(value: object) -> str:
     return f'{tuple(arr.shape)} {arr.dtype}'
 
 
-def _count_nan(report: HumanDataReport, name: str, value: object, num: int) -> None:
+def _count_nan(report: HumanDataReport, name: str, value: object, num: int) -> np.ndarray:
+    """Count the samples of ``value`` with a NaN; return their row indices."""
     arr = np.asarray(value)
     if arr.dtype.kind != 'f' or arr.ndim == 0 or arr.shape[0] != num:
-        return
-    bad = int(np.isnan(arr.reshape(num, -1)).any(axis=1).sum())
-    if bad:
-        report.nan_counts[name] = bad
+        return np.zeros(0, np.int64)
+    rows = np.flatnonzero(np.isnan(arr.reshape(num, -1)).any(axis=1))
+    if rows.size:
+        report.nan_counts[name] = int(rows.size)
+    return rows
+
+
+def _listed_rows(rows: np.ndarray, limit: int = 10) -> str:
+    shown = ', '.join(str(int(r)) for r in rows[:limit])
+    return shown + (f', ... (+{rows.size - limit} more)' if rows.size > limit else '')
 
 
 def _check_rows(report: HumanDataReport, name: str, value: object, num: int) -> bool:
@@ -207,7 +218,12 @@ def _check_body_model(data: HumanDataFile, report: HumanDataReport, num: int) ->
         if model == 'smplx' and arr.reshape(num, -1).shape[1] < size:
             report.errors.append(f'smplx.{key} has {arr.reshape(num, -1).shape[1]} values per '
                                  f'sample; expected >= {size}')
-        _count_nan(report, f'{model}.{key}', arr, num)
+        rows = _count_nan(report, f'{model}.{key}', arr, num)
+        if rows.size:
+            report.warnings.append(
+                f'{report.path}: {model}.{key} is NaN in {rows.size} sample(s), rows '
+                f'{_listed_rows(rows)}: training masks that part, evaluation (test_mode) '
+                f'leaves these samples out')
 
 
 def _check_meta(data: HumanDataFile, report: HumanDataReport, num: int) -> None:

@@ -11,24 +11,27 @@ global.
 
 import importlib
 import io
+import os
 import os.path as osp
 import pickle
 import zipfile
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Set, Tuple
 
 import numpy as np
 
 from smplestx.utils.body_model_files import (
     SMPLX_AUX_FILES,
     SMPLX_MODEL_FILES,
+    SMPLX_URL,
+    BodyModelFormatError,
     require_body_model_files,
     resolve_body_model_dir,
 )
 
 __all__ = [
-    'UnsafePickleError', 'load_pickle_safely', 'check_npz_safe', 'SMPLXAssets',
-    'load_smplx_assets', 'make_hand_regressors', 'HAND_REGRESSOR_SPEC'
+    'UnsafePickleError', 'load_pickle_safely', 'check_npz_safe', 'check_smplx_model_file',
+    'SMPLXAssets', 'load_smplx_assets', 'make_hand_regressors', 'HAND_REGRESSOR_SPEC'
 ]
 
 # (module, name) as written in the pickle -> candidate (module, name) to import, in order.
@@ -79,9 +82,9 @@ class _RestrictedUnpickler(pickle.Unpickler):
             hint = (' (a chumpy pickle: convert it to plain numpy arrays first)'
                     if module.split('.')[0] == 'chumpy' else '')
             raise UnsafePickleError(
-                f'Refusing to unpickle {self._source}: global {module}.{name} is not '
-                f'allowed; only numpy arrays, scipy sparse matrices and their decoders '
-                f'are{hint}.')
+                f'{self._source} needs full unpickling (it contains {module}.{name}), which '
+                f'smplestx refuses for body-model files: only numpy arrays, scipy sparse '
+                f'matrices and their decoders are read{hint}; it was not loaded')
         for target_module, target_name in targets:
             try:
                 return getattr(importlib.import_module(target_module), target_name)
@@ -115,7 +118,7 @@ def _read_npy_dtype(f: io.BufferedIOBase, source: str) -> np.dtype:
         return np.lib.format.read_array_header_1_0(f)[2]
     if version == (2, 0):
         return np.lib.format.read_array_header_2_0(f)[2]
-    raise ValueError(f'{source}: unsupported .npy format version {version}')
+    raise BodyModelFormatError(f'{source}: unsupported .npy format version {version}')
 
 
 def check_npz_safe(path: str) -> None:
@@ -130,18 +133,112 @@ def check_npz_safe(path: str) -> None:
 
     Raises:
         UnsafePickleError: If an object member names a global outside the allow-list.
-        ValueError: If the file is not a readable ``.npz`` archive.
+        BodyModelFormatError: If the file is not a readable ``.npz`` archive.
     """
     try:
         zip_file = zipfile.ZipFile(path)
     except zipfile.BadZipFile as err:
-        raise ValueError(f'{path} is not a valid .npz archive: {err}') from err
+        raise BodyModelFormatError(f'{path} is not a valid .npz archive: {err}') from err
     with zip_file:
         for member in zip_file.namelist():
             source = f'{path}[{member}]'
-            with zip_file.open(member) as f:
-                if _read_npy_dtype(f, source).hasobject:
-                    _RestrictedUnpickler(f, source).load()
+            try:
+                with zip_file.open(member) as f:
+                    if _read_npy_dtype(f, source).hasobject:
+                        _RestrictedUnpickler(f, source).load()
+            except (zipfile.BadZipFile, EOFError, ValueError) as err:
+                if isinstance(err, BodyModelFormatError):
+                    raise
+                raise BodyModelFormatError(f'{source} is damaged: {err}') from err
+
+
+#: Arrays of an SMPL-X ``.npz`` that ``smplx`` reads (``use_pca=False``,
+#: ``use_face_contour=True``), with their shapes: V vertices, J joints, F faces, L landmarks.
+SMPLX_NPZ_ARRAYS: Dict[str, Tuple[Any, ...]] = {
+    'v_template': ('V', 3),
+    'shapedirs': ('V', 3, '>=20'),
+    'posedirs': ('V', 3, 'P'),
+    'J_regressor': ('J', 'V'),
+    'weights': ('V', 'J'),
+    'kintree_table': (2, 'J'),
+    'f': ('F', 3),
+    'hands_meanl': (45, ),
+    'hands_meanr': (45, ),
+    'lmk_faces_idx': ('L', ),
+    'lmk_bary_coords': ('L', 3),
+    'dynamic_lmk_faces_idx': ('D', 'C'),
+    'dynamic_lmk_bary_coords': ('D', 'C', 3),
+}
+
+
+#: Model files that passed :func:`check_smplx_model_file` (real path, size, mtime, inode).
+_CHECKED_MODEL_FILES: Set[Tuple[str, int, int, int]] = set()
+
+
+def _match_shape(shape: Tuple[int, ...], spec: Tuple[Any, ...], sizes: Dict[str, int]
+                 ) -> Optional[str]:
+    """Check ``shape`` against ``spec`` (numbers, ``'>=n'`` or size names bound in ``sizes``)."""
+    if len(shape) != len(spec):
+        return f'{len(shape)} dimensions, expected {len(spec)}'
+    for got, want in zip(shape, spec):
+        if isinstance(want, int) and got != want:
+            return f'size {got} where {want} is expected'
+        if isinstance(want, str) and want.startswith('>='):
+            if got < int(want[2:]):
+                return f'size {got} where at least {want[2:]} is expected'
+        elif isinstance(want, str):
+            if sizes.setdefault(want, got) != got:
+                return f'{want} = {got} but {sizes[want]} elsewhere'
+    return None
+
+
+def check_smplx_model_file(path: str) -> None:
+    """Check an SMPL-X model ``.npz`` before ``smplx`` reads it, with one-line errors.
+
+    Object members are only read by the restricted unpickler (see :func:`check_npz_safe`);
+    every array ``smplx`` needs must be
+    present with consistent shapes (one vertex count, one joint count, ``posedirs`` with
+    9 values per non-root joint, faces indexing existing vertices) and finite values.
+
+    Args:
+        path: The ``SMPLX_*.npz`` file.
+
+    Raises:
+        UnsafePickleError: If an object member would need full unpickling.
+        BodyModelFormatError: Naming the file and the array that is missing, misshapen or
+            not finite.
+    """
+    stat = os.stat(path)
+    identity = (osp.realpath(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if identity in _CHECKED_MODEL_FILES:
+        return
+    check_npz_safe(path)
+    sizes: Dict[str, int] = {}
+    with np.load(path, allow_pickle=False) as data:
+        missing = [k for k in SMPLX_NPZ_ARRAYS if k not in data.files]
+        if missing:
+            raise BodyModelFormatError(
+                f'{path} lacks the array(s) {", ".join(missing)}; is it an SMPL-X model file '
+                f'(from {SMPLX_URL})?')
+        for key, spec in SMPLX_NPZ_ARRAYS.items():
+            try:
+                array = data[key]
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+                raise BodyModelFormatError(f'{path}: array {key!r} cannot be read: '
+                                           f'{err}') from err
+            problem = _match_shape(array.shape, spec, sizes)
+            if problem is None and array.dtype.kind == 'f' and not np.isfinite(array).all():
+                problem = f'{int((~np.isfinite(array)).sum())} NaN or infinite value(s)'
+            if problem is not None:
+                raise BodyModelFormatError(f'{path}: array {key!r} of shape {array.shape} has '
+                                           f'{problem}')
+            if key == 'f' and array.size and (array.min() < 0 or array.max() >= sizes['V']):
+                raise BodyModelFormatError(f'{path}: faces index vertices outside '
+                                           f'[0, {sizes["V"]})')
+    if sizes['P'] != 9 * (sizes['J'] - 1):
+        raise BodyModelFormatError(f'{path}: posedirs has {sizes["P"]} pose directions but '
+                                   f'{sizes["J"]} joints need {9 * (sizes["J"] - 1)}')
+    _CHECKED_MODEL_FILES.add(identity)
 
 
 #: Hand regressor layout (spec §4.3): the wrist row, then per finger (thumb, index, middle,
@@ -240,8 +337,9 @@ def load_smplx_assets(body_model_dir: Optional[str] = None) -> SMPLXAssets:
         raise ValueError(f'{hand_ids_path} must hold a dict with keys left_hand, right_hand')
     face_ids = np.load(face_ids_path, allow_pickle=False).astype(np.int64)
 
-    model = _load_npz_arrays(osp.join(root, SMPLX_MODEL_FILES[0]),
-                             ('J_regressor', 'f', 'kintree_table'))
+    model_path = osp.join(root, SMPLX_MODEL_FILES[0])
+    check_smplx_model_file(model_path)
+    model = _load_npz_arrays(model_path, ('J_regressor', 'f', 'kintree_table'))
     j_regressor = np.asarray(model['J_regressor'], dtype=np.float32)
     parents = model['kintree_table'][0].astype(np.int64)
     parents[0] = -1

@@ -27,7 +27,7 @@ from smplestx.structures.keypoint.smplx_conventions import (
 from smplestx.utils.body_model_files import require_body_model_files, resolve_body_model_dir
 
 from ..utils.camera import project_to_heatmap
-from .assets import check_npz_safe, load_pickle_safely
+from .assets import check_smplx_model_file, load_pickle_safely
 
 __all__ = ['SMPLXBodyModel', 'SMPLBodyModel', 'make_buffers_non_persistent']
 
@@ -84,7 +84,7 @@ class SMPLXBodyModel(nn.Module):
         gender = _check_gender(gender)
         relpath = f'smplx/SMPLX_{gender}.npz'
         require_body_model_files(root, [relpath])
-        check_npz_safe(osp.join(root, relpath))
+        check_smplx_model_file(osp.join(root, relpath))
         self.smplx_layer = smplx.create(
             root, 'smplx', gender=gender, use_pca=False,
             use_face_contour=True, flat_hand_mean=False, num_betas=10,

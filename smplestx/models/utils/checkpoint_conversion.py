@@ -17,6 +17,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 import torch
 
 from smplestx.utils.checkpoint import UnsafeCheckpointError
+from smplestx.utils.checkpoint_integrity import CorruptCheckpointError, verify_checkpoint_file
 
 #: Official top-level prefix -> smplestx prefix (after ``module.`` is stripped).
 PREFIX_MAP: Tuple[Tuple[str, str], ...] = (('encoder.', 'backbone.'), ('decoder.', 'head.'))
@@ -32,6 +33,7 @@ VIT_SIZES: Dict[int, str] = {384: 'ViT-S', 768: 'ViT-B', 1024: 'ViT-L', 1280: 'V
 _LEGACY_TORCH_MAGIC = b'\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19'
 _OFFICIAL_PREFIXES = ('module.encoder.', 'module.decoder.', 'module.backbone.', 'encoder.',
                       'decoder.')
+_SMPLESTX_PREFIXES = ('backbone.', 'head.')
 _MAX_LISTED = 4
 
 
@@ -46,7 +48,7 @@ class CheckpointMismatchError(RuntimeError):
 #: What a missing or wrong checkpoint raises: the message says everything, so tools report
 #: these as one ``error:`` line instead of a traceback.
 CHECKPOINT_ERRORS = (FileNotFoundError, CheckpointFormatError, CheckpointMismatchError,
-                     UnsafeCheckpointError)
+                     UnsafeCheckpointError, CorruptCheckpointError)
 
 
 def is_official_checkpoint(obj: Any) -> bool:
@@ -61,6 +63,19 @@ def is_official_checkpoint(obj: Any) -> bool:
     if 'network' in obj and isinstance(obj['network'], Mapping):
         return True
     return any(isinstance(k, str) and k.startswith(_OFFICIAL_PREFIXES) for k in obj)
+
+
+def is_smplestx_checkpoint(obj: Any) -> bool:
+    """Whether ``obj`` is a checkpoint of this project (MMEngine layout, smplestx names).
+
+    True for a dict whose ``state_dict`` (or the dict itself) has ``backbone.*`` or
+    ``head.*`` keys: a training checkpoint, a converted or a published one.
+    """
+    if not isinstance(obj, Mapping):
+        return False
+    state = obj.get('state_dict', obj)
+    return isinstance(state, Mapping) and any(
+        isinstance(k, str) and k.startswith(_SMPLESTX_PREFIXES) for k in state)
 
 
 def official_network(obj: Mapping) -> Mapping:
@@ -178,16 +193,22 @@ def validate_state_dict(state_dict: Mapping[str, Any], expected: Mapping[str, An
 
 
 def check_torch_file(path: Union[str, os.PathLike]) -> str:
-    """Check that ``path`` exists and looks like a ``torch.save`` file; return it.
+    """Check that ``path`` exists, looks like a ``torch.save`` file and is undamaged.
+
+    Every loading path calls this first, so a zip-format file is CRC-checked
+    (:func:`~smplestx.utils.checkpoint_integrity.verify_checkpoint_file`) before it is
+    unpickled.
 
     Raises:
         FileNotFoundError: If the file does not exist.
         CheckpointFormatError: If it is neither a torch zip archive nor a legacy
             ``torch.save`` file (e.g. a random or truncated download).
+        CorruptCheckpointError: If a zip member fails its CRC or the archive is truncated.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint {path} does not exist')
+    verify_checkpoint_file(path)
     with open(path, 'rb') as f:
         head = f.read(len(_LEGACY_TORCH_MAGIC))
     if not (zipfile.is_zipfile(path) or head == _LEGACY_TORCH_MAGIC):

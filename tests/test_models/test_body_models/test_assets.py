@@ -1,5 +1,6 @@
 import os
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from smplestx.models.body_models import (
     load_pickle_safely,
     load_smplx_assets,
 )
-from smplestx.utils.body_model_files import BodyModelFilesError
+from smplestx.utils.body_model_files import BodyModelFilesError, BodyModelFormatError
 
 
 class _Evil:
@@ -148,3 +149,44 @@ def test_fixture_pickles_load(body_model_path):
     assert isinstance(j14, np.ndarray) and j14.shape == (14, 10475)
     smpl = load_pickle_safely(str(body_model_path / 'smpl' / 'SMPL_MALE.pkl'))
     assert smpl['J_regressor'].shape == (24, 6890)
+
+
+def _model_folder(tmp_path, body_model_path, change):
+    """A copy of the stand-in SMPL-X folder whose neutral model ``change`` edits."""
+    folder = tmp_path / 'models'
+    shutil.copytree(body_model_path, folder)
+    path = folder / 'smplx' / 'SMPLX_NEUTRAL.npz'
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    change(arrays)
+    np.savez(path, **arrays)
+    return folder, path
+
+
+@pytest.mark.parametrize('change,problem', [
+    (lambda a: a.pop('posedirs'), r'lacks the array\(s\) posedirs; is it an SMPL-X model file'),
+    (lambda a: a.update(weights=a['weights'][:, :54]),
+     r"array 'weights' of shape \(10475, 54\) has J = 54 but 55 elsewhere"),
+    (lambda a: a.update(v_template=a['v_template'][:, :2]),
+     r"array 'v_template' of shape \(10475, 2\) has size 2 where 3 is expected"),
+    (lambda a: a['shapedirs'].__setitem__((5, 1, 3), np.nan),
+     r"array 'shapedirs' of shape \(10475, 3, 20\) has 1 NaN or infinite value"),
+    (lambda a: a.update(f=a['f'] + 20000), r'faces index vertices outside \[0, 10475\)'),
+])
+def test_unusable_smplx_model_files_are_one_line_errors(tmp_path, body_model_path, change,
+                                                        problem):
+    folder, path = _model_folder(tmp_path, body_model_path, change)
+    for build in (lambda: SMPLXBodyModel(str(folder)), lambda: load_smplx_assets(str(folder))):
+        with pytest.raises(BodyModelFormatError, match=rf'^{path}: {problem}|^{path} {problem}'):
+            build()
+
+
+def test_a_pickled_member_is_named_and_not_unpickled(tmp_path, body_model_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder, path = _model_folder(tmp_path, body_model_path,
+                                 lambda a: a.update(joint2num=np.array([_Evil()], dtype=object)))
+    with pytest.raises(UnsafePickleError) as info:
+        SMPLXBodyModel(str(folder))
+    assert str(info.value).startswith(f'{path}[joint2num.npy] needs full unpickling (it contains '
+                                      f'posix.system), which smplestx refuses')
+    assert not (tmp_path / 'evil_marker').exists()
