@@ -26,8 +26,9 @@ def synthetic_params(num_frames: int, seed: int = 0, hands: float = 0.3,
     """Smooth SMPL-X parameters of a walking-like motion (``smplx`` naming, float32).
 
     The root turns slowly about the vertical axis and is upright in an OpenCV camera; the
-    arms hang (A-pose) and every body joint swings sinusoidally; fingers, jaw and expression vary; betas carry small
-    per-frame noise around a fixed shape (as per-frame predictions do).
+    arms hang (A-pose) and every body joint swings sinusoidally; fingers, jaw and expression
+    vary; the betas are fixed, plus per-frame Gaussian noise of ``betas_noise`` (as
+    per-frame predictions have).
     """
     rng = np.random.default_rng(seed)
     t = np.linspace(0.0, 1.0, num_frames)[:, None]
@@ -74,7 +75,8 @@ def synthetic_track(body_model_dir: str, num_frames: int = 12,
                     image_size: Tuple[int, int] = (640, 480), video_focal: float = 700.0,
                     box_scale: Optional[Sequence[float]] = None, fps: float = 25.0,
                     seed: int = 0, frame_index: Optional[Sequence[int]] = None,
-                    betas_noise: float = 0.0) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:
+                    betas_noise: float = 0.0
+                    ) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:
     """A demo-style track of a known motion, and its ground truth.
 
     Args:
