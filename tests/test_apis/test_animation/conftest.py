@@ -23,7 +23,7 @@ from smplestx.utils.io import atomic_write_npz
 CAMERA_TO_YUP = np.diag([1.0, -1.0, -1.0])
 #: Video frames of the synthetic track: frame 3 is missing (a gap the export fills).
 FRAMES = (0, 1, 2, 4, 5, 6)
-FPS = 12.5
+FPS = 25.0
 
 
 _DTYPES = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32,
