@@ -1,11 +1,11 @@
-"""Import an exported GLB and BVH into Blender (``bpy``) and report what Blender sees.
+r"""Import an exported GLB and BVH into Blender (``bpy``) and report what Blender sees.
 
 Runs under a Python that has ``bpy`` (``pip install bpy``: Blender as a module; bpy 5.0.1 is
 the one that installs for Python 3.11, ~400 MB, so it is kept out of the project's
 environment). It needs nothing from smplestx::
 
     python -m venv .venv-bpy && .venv-bpy/bin/pip install bpy==5.0.1
-    .venv-bpy/bin/python tools/misc/blender_check.py --glb track_0000.glb \\
+    .venv-bpy/bin/python tools/misc/blender_check.py --glb track_0000.glb \
         --bvh track_0000.bvh --fps 25 --out blender_report.json
 
 For each file it sets the scene's frame rate (GLB: to ``--fps``, as a user would before
