@@ -5,6 +5,8 @@ Layout under the output folder::
     smplx/<frame>_<person>.npz   SMPL-X parameters (smplx naming) + camera + box + score
                                  (+ ``track_id`` when the people were tracked)
     tracks/track_<id>.npz        tracked videos: one person's frames stacked, (T, size)
+    animation/track_<id>.*       with --export-animation: GLB/BVH/AMASS files written by the
+                                 demo from the track files (smplestx.apis.animation)
     mesh/<frame>_<person>.obj    the posed mesh in its camera frame (with --save-mesh)
     vis/<frame>.jpg              the overlay image (unless --no-render)
     <name>.mp4                   the overlay video (video input)
