@@ -91,31 +91,56 @@ def test_skin_sets_keep_every_nonzero_weight():
     np.testing.assert_allclose(back, weights, atol=1e-7)
 
 
-#: Pinned Khronos glTF-Validator (npm), and where ``.ci/run`` installs it.
-VALIDATOR_PACKAGE = 'gltf-validator@2.0.0-dev.3.10'
-VALIDATOR_DIRS = (osp.join(osp.dirname(__file__), '..', '..', '..', '.ci', 'gltf-validator'),
-                  osp.expanduser('~/.cache/smplestx/gltf-validator'))
+#: Pinned npm packages (the Khronos glTF-Validator and three.js), and where ``.ci/run``
+#: installs them; otherwise they are installed once into the user cache.
+NPM_PACKAGES = ('gltf-validator@2.0.0-dev.3.10', 'three@0.170.0')
+NPM_DIRS = (osp.join(osp.dirname(__file__), '..', '..', '..', '.ci', 'npm'),
+            osp.expanduser('~/.cache/smplestx/npm'))
+THREE_JS = osp.join(osp.dirname(__file__), 'three_pose.mjs')
 
 
-def _validator_modules() -> str:
-    """``node_modules`` holding gltf-validator; installed into the user cache when missing."""
-    for folder in VALIDATOR_DIRS:
+def _node() -> str:
+    node = shutil.which('node')
+    if node is None:
+        pytest.skip('node is not installed: the glTF-Validator and three.js checks run on node')
+    return node
+
+
+def _npm_modules() -> str:
+    """``node_modules`` holding :data:`NPM_PACKAGES`; installed into the cache when missing."""
+    names = [p.rsplit('@', 1)[0] for p in NPM_PACKAGES]
+    for folder in NPM_DIRS:
         modules = osp.join(osp.abspath(folder), 'node_modules')
-        if osp.isdir(osp.join(modules, 'gltf-validator')):
+        if all(osp.isdir(osp.join(modules, name)) for name in names):
             return modules
-    folder = osp.abspath(VALIDATOR_DIRS[-1])
+    folder = osp.abspath(NPM_DIRS[-1])
     subprocess.run(['npm', 'install', '--prefix', folder, '--no-audit', '--no-fund',
-                    VALIDATOR_PACKAGE], check=True, capture_output=True)
+                    *NPM_PACKAGES], check=True, capture_output=True)
     return osp.join(folder, 'node_modules')
 
 
 def test_khronos_gltf_validator_reports_nothing(exported):
-    node = shutil.which('node')
-    if node is None:
-        pytest.skip('node is not installed: the Khronos glTF-Validator runs on node')
+    node = _node()
     out = subprocess.run([node, VALIDATOR_JS, str(exported['files']['glb'])], check=True,
-                         capture_output=True, text=True,
-                         env={'NODE_PATH': _validator_modules()})
+                         capture_output=True, text=True, env={'NODE_PATH': _npm_modules()})
     issues = json.loads(out.stdout)[0]['issues']
     assert (issues['numErrors'], issues['numWarnings']) == (0, 0), issues['messages']
     assert issues['numInfos'] == 0 and issues['numHints'] == 0, issues['messages']
+
+
+def test_threejs_poses_like_smplx(exported, body_model_path, smplx_reference):
+    """three.js (GLTFLoader + AnimationMixer + SkinnedMesh) gives smplx's joints and vertices."""
+    node = _node()
+    clip, track = exported['clip'], exported['track']
+    keys = _observed(exported)
+    times = [str(k / exported['fps']) for k in keys]
+    out = subprocess.run([node, THREE_JS, _npm_modules(), str(exported['files']['glb']),
+                          *times], check=True, capture_output=True, text=True)
+    posed = json.loads(out.stdout)
+    joints_ref, verts_ref = smplx_reference(body_model_path, track, clip.transl[keys],
+                                            posedirs=False)
+    for i, frame in enumerate(posed):
+        joints = np.array([frame['joints'][name] for name in SMPLX_JOINT_NAMES])
+        vertices = np.array(frame['vertices']).reshape(-1, 3)
+        assert np.abs(joints - joints_ref[i]).max() < TOL_M, f'frame {keys[i]}'
+        assert np.linalg.norm(vertices - verts_ref[i], axis=1).max() < TOL_M, f'frame {keys[i]}'
