@@ -1,6 +1,7 @@
 """The AMASS-layout file poses ``smplx`` (flat_hand_mean=True) like the GLB, in a Z-up world."""
 
 import numpy as np
+import pytest
 import smplx
 import torch
 
@@ -46,3 +47,19 @@ def test_amass_file_layout_and_hand_mean(exported, body_model_path, smplx_refere
                                        'trans': amass['trans'][keys],
                                        'expression': amass['expression'][keys]}, False)
     assert np.abs(twice - joints_ref @ YUP_TO_ZUP.T).max() > 1e-3
+
+
+def test_smplcodec_loads_the_file(exported):
+    """Meshcapade's smplcodec reads it as an SMPL-X AMASS file with the same poses."""
+    codec = pytest.importorskip('smplcodec', reason='smplcodec (tests extra) reads AMASS files')
+    loaded = codec.SMPLCodec.from_amass_npz(exported['files']['amass'])
+    loaded.validate()
+    clip = exported['clip']
+    assert loaded.frame_count == clip.num_frames and loaded.frame_rate == exported['fps']
+    assert loaded.smpl_version == codec.SMPLVersion.SMPLX
+    with np.load(exported['files']['amass']) as amass:
+        np.testing.assert_array_equal(loaded.body_pose.reshape(clip.num_frames, -1),
+                                      amass['poses'][:, :66])
+        np.testing.assert_array_equal(loaded.right_hand_pose.reshape(clip.num_frames, -1),
+                                      amass['poses'][:, 120:])
+        np.testing.assert_array_equal(loaded.body_translation, amass['trans'])
