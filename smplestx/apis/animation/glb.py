@@ -31,6 +31,7 @@ import pygltflib
 from scipy.spatial.transform import Rotation
 
 from smplestx.utils.io import atomic_write_bytes
+from smplestx.visualization.mesh_renderer import vertex_normals
 
 from .clip import MotionClip
 from .trajectory import CV_TO_YUP
@@ -88,15 +89,10 @@ class _BinaryBuilder:
         return b''.join(self.chunks)
 
 
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(V, 3) unit area-weighted vertex normals (+y for vertices on no triangle)."""
-    tri = vertices[faces]
-    face_normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    normals = np.zeros_like(vertices)
-    for corner in range(3):
-        np.add.at(normals, faces[:, corner], face_normals)
-    length = np.linalg.norm(normals, axis=1, keepdims=True)
-    normals = np.where(length > 1e-12, normals / np.maximum(length, 1e-30), [0.0, 1.0, 0.0])
+def unit_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(V, 3) unit area-weighted vertex normals; +y for vertices on no triangle."""
+    normals = vertex_normals(vertices, faces)
+    normals[np.linalg.norm(normals, axis=1) < 0.5] = (0.0, 1.0, 0.0)
     return normals
 
 
@@ -141,7 +137,7 @@ def build_gltf(clip: MotionClip) -> pygltflib.GLTF2:
     faces = rig.faces.astype(np.uint16 if len(vertices) < 65536 else np.uint32)
     attributes = {
         'POSITION': data.add(vertices, 3, pygltflib.ARRAY_BUFFER, bounds=True),
-        'NORMAL': data.add(vertex_normals(rig.rest_vertices, rig.faces).astype(np.float32), 3,
+        'NORMAL': data.add(unit_normals(rig.rest_vertices, rig.faces).astype(np.float32), 3,
                            pygltflib.ARRAY_BUFFER)}
     helpers = [int(j) for j in rig.expression_moved_joints()]
     skin_weights = np.concatenate([rig.weights, rig.weights[:, helpers]], axis=1)

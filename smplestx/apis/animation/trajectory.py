@@ -35,6 +35,8 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from smplestx.visualization.mesh_renderer import project_points
+
 #: OpenCV camera axes (x right, y down, z forward) -> Y-up world (x right, y up, z backward).
 CV_TO_YUP = np.diag([1.0, -1.0, -1.0])
 #: Joints whose image positions the trajectory keeps: the 22 body joints (pelvis .. wrists).
@@ -103,7 +105,7 @@ class VideoCamera:
 
 def project(points: np.ndarray, focal: np.ndarray, centre: np.ndarray) -> np.ndarray:
     """(T, J, 2) pinhole projection of (T, J, 3) points with per-frame (T, 2) intrinsics."""
-    return focal[:, None] * points[..., :2] / points[..., 2:] + centre[:, None]
+    return project_points(points, focal[:, None], centre[:, None])
 
 
 def fit_translation(joints: np.ndarray, pixels: np.ndarray, focal: np.ndarray,
