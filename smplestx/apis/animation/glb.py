@@ -200,6 +200,7 @@ def build_gltf(clip: MotionClip) -> pygltflib.GLTF2:
     gltf.scenes[0].extras = {
         'fps': clip.fps, 'first_frame': int(clip.frame_index[0]),
         'num_frames': clip.num_frames, 'observed_frames': int(clip.observed.sum()),
+        'interpolated_frames': clip.frame_index[~clip.observed].tolist(),
         'video_camera': {'focal': camera.focal, 'principal_point': list(camera.principal_point),
                          'image_size': list(camera.image_size)},
         'betas': rig.betas.tolist(), 'gender': rig.gender,
