@@ -16,9 +16,10 @@ same joints of the exported rig (the track's mean betas)::
     transl' = argmin_t  sum_j |f (A_j + t)_xy - ((u_j, v_j) - p) (A_j + t)_z|^2
 
 a linear least-squares problem in ``t`` (3 unknowns, 44 equations;
-:func:`fit_translation`). For a person seen in the middle of a box this keeps the apparent
-size, so the depth scales as ``Z' = Z f / F``; unlike that one-point rule it also uses the
-whole skeleton, so a change of box size or of the estimated shape does not move the person.
+:func:`fit_translation`). For a flat, fronto-parallel body it is exact: the apparent size is
+kept, so the depth becomes ``Z' = Z f / F``, and ``x' = x + (c_x - p_x) Z' / f``. Using the
+whole skeleton, a change of box size or of the per-frame shape estimate does not move the
+person.
 The crop camera has almost no perspective (a focal of 5000 px for a 192-px crop is a 2.2
 degree field of view), so what it cannot express of the video's perspective stays a limit:
 on a synthetic walk 3.5-5 m from the camera the pelvis lands within a few millimetres of the

@@ -32,6 +32,8 @@ def test_glb_skeleton_and_timing(exported, gltf_scene):
     times = scene.accessor(scene.gltf.animations[0].samplers[0].input)[:, 0]
     # 7 keyframes (frames 0..6, the gap at frame 3 filled) at the video's frame rate.
     np.testing.assert_allclose(times, np.arange(7) / exported['fps'], atol=1e-6)
+    extras = scene.gltf.scenes[0].extras
+    assert extras['fps'] == exported['fps'] and extras['interpolated_frames'] == [3]
     targets = scene.gltf.meshes[0].extras['targetNames']
     assert targets == [f'expression_{k:03d}' for k in range(10)]
 
