@@ -164,12 +164,13 @@ def exported(tmp_path_factory, body_model_path, shape_space):
             'frames': FRAMES, 'fps': FPS}
 
 
-def smplx_world(body_model_path, track, transl, posedirs: bool = True):
+def smplx_world(body_model_path, track, transl, posedirs: bool = True, lbs_weights=None):
     """``smplx`` joints (T, 55, 3) and vertices (T, V, 3) of a track's own parameters.
 
     The shape is the track's mean betas, the hand poses are the track's (relative to the hand
     mean, ``flat_hand_mean=False``), ``transl`` is given, and the result is turned into the
-    Y-up export world. ``posedirs=False`` zeroes the pose-corrective blend shapes.
+    Y-up export world. ``posedirs=False`` zeroes the pose-corrective blend shapes;
+    ``lbs_weights`` (V, 55) replaces the skinning weights.
     """
     num = len(transl)
     model = smplx.create(str(body_model_path), 'smplx', gender='neutral', use_pca=False,
@@ -177,6 +178,8 @@ def smplx_world(body_model_path, track, transl, posedirs: bool = True):
                          batch_size=num)
     if not posedirs:
         model.posedirs = torch.zeros_like(model.posedirs)
+    if lbs_weights is not None:
+        model.lbs_weights = torch.as_tensor(lbs_weights, dtype=model.lbs_weights.dtype)
     keys = ('global_orient', 'body_pose', 'left_hand_pose', 'right_hand_pose', 'jaw_pose',
             'expression')
     params = {k: torch.as_tensor(np.asarray(track[k], dtype=np.float32)) for k in keys}

@@ -1,5 +1,6 @@
 """The GLB, read back by an independent glTF evaluator, matches ``smplx`` frame by frame."""
 
+import copy
 import json
 import os.path as osp
 import shutil
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from smplestx.apis.animation import SMPLX_JOINT_NAMES, pose_corrective_residual
-from smplestx.apis.animation.glb import skin_sets
+from smplestx.apis.animation.glb import skin_sets, write_glb
 
 #: 0.1 mm: the issue's tolerance; float32 storage and float32 smplx stay far below it.
 TOL_M = 1e-4
@@ -121,11 +122,15 @@ def _npm_modules() -> str:
     return osp.join(folder, 'node_modules')
 
 
+def _validate(path: str) -> dict:
+    """The validator's ``issues`` report of one file."""
+    out = subprocess.run([_node(), VALIDATOR_JS, str(path)], check=True, capture_output=True,
+                         text=True, env={'NODE_PATH': _npm_modules()})
+    return json.loads(out.stdout)[0]['issues']
+
+
 def test_khronos_gltf_validator_reports_nothing(exported):
-    node = _node()
-    out = subprocess.run([node, VALIDATOR_JS, str(exported['files']['glb'])], check=True,
-                         capture_output=True, text=True, env={'NODE_PATH': _npm_modules()})
-    issues = json.loads(out.stdout)[0]['issues']
+    issues = _validate(exported['files']['glb'])
     assert (issues['numErrors'], issues['numWarnings']) == (0, 0), issues['messages']
     assert issues['numInfos'] == 0 and issues['numHints'] == 0, issues['messages']
 
@@ -146,3 +151,29 @@ def test_threejs_poses_like_smplx(exported, body_model_path, smplx_reference):
         vertices = np.array(frame['vertices']).reshape(-1, 3)
         assert np.abs(joints - joints_ref[i]).max() < TOL_M, f'frame {keys[i]}'
         assert np.linalg.norm(vertices - verts_ref[i], axis=1).max() < TOL_M, f'frame {keys[i]}'
+
+
+def test_many_influences_use_several_sets(exported, body_model_path, tmp_path, gltf_scene,
+                                          smplx_reference):
+    """Weights spread to each joint's neighbours (up to 8 per vertex): 2 JOINTS/WEIGHTS sets,
+    still valid and still exact against smplx with the same weights."""
+    clip = copy.deepcopy(exported['clip'])
+    parents = clip.rig.parents
+    adjacency = np.eye(55)
+    adjacency[np.arange(1, 55), parents[1:]] = adjacency[parents[1:], np.arange(1, 55)] = 1
+    spread = clip.rig.weights @ adjacency
+    weights = 0.7 * clip.rig.weights + 0.3 * spread / spread.sum(1, keepdims=True)
+    clip.rig.weights = weights
+    assert (weights > 0).sum(1).max() > 4
+    path = str(tmp_path / 'spread.glb')
+    write_glb(clip, path)
+    scene = gltf_scene(path)
+    attributes = vars(scene.gltf.meshes[0].primitives[0].attributes)
+    assert {'JOINTS_1', 'WEIGHTS_1'} <= {k for k, v in attributes.items() if v is not None}
+    keys = _observed(exported)
+    _, verts_ref = smplx_reference(body_model_path, exported['track'], clip.transl[keys],
+                                   posedirs=False, lbs_weights=weights)
+    for i, key in enumerate(keys[:2]):
+        assert np.linalg.norm(scene.posed(key)[1] - verts_ref[i], axis=1).max() < TOL_M
+    issues = _validate(path)
+    assert (issues['numErrors'], issues['numWarnings']) == (0, 0), issues['messages']
