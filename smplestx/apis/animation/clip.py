@@ -20,7 +20,7 @@ from typing import Mapping, Optional, Sequence, Tuple
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .rig import NUM_JOINTS, POSE_BLOCKS, BodyRig, build_rig, forward_kinematics
+from .rig import NUM_JOINTS, POSE_BLOCKS, BodyRig, ShapeSpace, build_rig, forward_kinematics
 from .trajectory import VideoCamera, video_frame_transl
 
 #: Keys a track file (or a demo per-person file, then one frame) must hold.
@@ -159,7 +159,7 @@ def _fill_gaps(frame_index: np.ndarray, rotations: np.ndarray, linear: Sequence[
     return frames, observed, filled, out
 
 
-def clip_from_track(path: str, shape_space, camera: Optional[VideoCamera] = None,
+def clip_from_track(path: str, shape_space: ShapeSpace, camera: Optional[VideoCamera] = None,
                     fov: Optional[float] = None, focal: Optional[float] = None,
                     image_size: Optional[Sequence[int]] = None,
                     gender: str = 'neutral') -> MotionClip:

@@ -82,8 +82,12 @@ class BodyRig:
         return self.rest_joints + np.einsum('jck,tk->tjc', self.joint_expression_dirs, expression)
 
 
-class _ShapeSpace:
-    """The ``smplx`` layer's arrays needed to shape a rig (float64)."""
+class ShapeSpace:
+    """The ``smplx`` layer's arrays needed to shape a rig (float64), and the layer itself.
+
+    Args:
+        layer: An ``smplx`` SMPL-X layer (``use_pca=False``, ``flat_hand_mean=False``).
+    """
 
     def __init__(self, layer) -> None:
         def array(name: str) -> np.ndarray:
@@ -102,6 +106,7 @@ class _ShapeSpace:
                                          array('right_hand_mean').reshape(-1)])
 
     def template(self, betas: np.ndarray) -> np.ndarray:
+        """(V, 3) template shaped by ``betas`` (B,), expression zero."""
         betas = np.asarray(betas, dtype=np.float64).reshape(-1)[:self.shapedirs.shape[-1]]
         return self.v_template + self.shapedirs[..., :betas.size] @ betas
 
@@ -137,7 +142,7 @@ def forward_kinematics(rotations: np.ndarray, rest_joints: np.ndarray,
     return posed
 
 
-def load_shape_space(body_model_dir: Optional[str] = None, gender: str = 'neutral'):
+def load_shape_space(body_model_dir: Optional[str] = None, gender: str = 'neutral') -> ShapeSpace:
     """Load the ``smplx`` layer (``use_pca=False``, ``flat_hand_mean=False``) of a gender.
 
     Args:
@@ -147,14 +152,14 @@ def load_shape_space(body_model_dir: Optional[str] = None, gender: str = 'neutra
 
     Returns:
         An object with the layer's template, blend shapes, regressor, weights, parents,
-        faces and hand mean as float64 arrays, and ``pelvis(betas, expression)``.
+        faces and hand mean as float64 arrays (a :class:`ShapeSpace`).
     """
     from smplestx.models.body_models import SMPLXBodyModel
 
-    return _ShapeSpace(SMPLXBodyModel(body_model_dir, gender=gender).smplx_layer)
+    return ShapeSpace(SMPLXBodyModel(body_model_dir, gender=gender).smplx_layer)
 
 
-def build_rig(shape_space: _ShapeSpace, betas: np.ndarray, gender: str = 'neutral') -> BodyRig:
+def build_rig(shape_space: ShapeSpace, betas: np.ndarray, gender: str = 'neutral') -> BodyRig:
     """The rig of one shape.
 
     Args:
