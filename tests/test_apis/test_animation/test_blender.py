@@ -1,6 +1,6 @@
 """Optional: Blender (``bpy``) imports the GLB and BVH upright, at the video's frame rate,
 with the predicted finger curl. Runs when ``$SMPLESTX_BPY_PYTHON`` names a Python that has
-``bpy`` (it is ~400 MB, so CI does not install it; see docs/animation.md)."""
+``bpy`` (821 MB installed, so CI does not install it; see docs/animation.md)."""
 
 import importlib.util
 import json
