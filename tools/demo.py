@@ -10,6 +10,8 @@ Examples::
     python tools/demo.py demo/astronaut_pan.mp4 --det-checkpoint rtmdet_tiny_coco.pth \\
         --checkpoint smplest_x_h.pth.tar --device cuda --batch-size 16
     python tools/demo.py demo/astronaut_pan.mp4 --whole-image --smooth  # tracked, smoothed
+    python tools/demo.py demo/astronaut_pan.mp4 --whole-image --smooth \\
+        --export-animation glb bvh amass  # + animation/track_<id>.glb/.bvh/.npz
 """
 
 import argparse
@@ -72,6 +74,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='One Euro min_cutoff in Hz (lower: smoother, more lag)')
     parser.add_argument('--smooth-beta', type=float, default=0.5,
                         help='One Euro beta (higher: less lag on fast motion)')
+    parser.add_argument('--export-animation', nargs='+', choices=('glb', 'bvh', 'amass'),
+                        metavar='FORMAT', default=[],
+                        help='write <out>/<name>/animation/ files: per track of a video '
+                        '(track_<id>.glb/.bvh/.npz; implies --track), per person of an image '
+                        '(single frame); formats: glb bvh amass (docs/animation.md)')
+    camera = parser.add_mutually_exclusive_group()
+    camera.add_argument('--fov', type=float, help='animation: horizontal field of view of the '
+                        'video camera in degrees (default: focal = image diagonal)')
+    camera.add_argument('--focal', type=float,
+                        help='animation: focal length of the video camera in pixels')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, key=value')
     return parser.parse_args(argv)
@@ -102,7 +114,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                  render=not args.no_render, save_mesh=args.save_mesh, boxes_mode=mode,
                  show_progress=not args.no_progress, track=args.track,
                  smooth=dict(min_cutoff=args.smooth_min_cutoff, beta=args.smooth_beta)
-                 if args.smooth else None)
+                 if args.smooth else None, export_animation=args.export_animation,
+                 animation_camera={k: v for k, v in (('fov', args.fov), ('focal', args.focal))
+                                   if v is not None})
     except USER_ERRORS as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f'error: {message}', file=sys.stderr)

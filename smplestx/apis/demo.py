@@ -217,7 +217,9 @@ def run_demo(inputs: Sequence[str], out_dir: str, inferencer: SMPLestXInferencer
              setup: Optional[DemoSetup] = None, batch_size: int = 1, render: bool = True,
              save_mesh: bool = False, boxes_mode: str = 'detector',
              show_progress: bool = True, log: Callable[[str], None] = print,
-             track: bool = False, smooth: Optional[Dict[str, Any]] = None) -> List[str]:
+             track: bool = False, smooth: Optional[Dict[str, Any]] = None,
+             export_animation: Sequence[str] = (),
+             animation_camera: Optional[Dict[str, float]] = None) -> List[str]:
     """Run the demo on image files, folders and videos and write every result.
 
     Each input gets its own folder ``out_dir/<name>`` (see
@@ -241,6 +243,11 @@ def run_demo(inputs: Sequence[str], out_dir: str, inferencer: SMPLestXInferencer
             :class:`~smplestx.apis.smoothing.SMPLXSmoother` (``{}`` for the defaults;
             ``fps`` is the video's). Saved parameters, meshes and overlays are the
             smoothed ones; images and folders are never smoothed.
+        export_animation: Animation formats (``'glb'``, ``'bvh'``, ``'amass'``) to write to
+            ``<name>/animation/``: one file per track of a video (implies ``track``), one
+            single-frame file per person of an image (see :mod:`smplestx.apis.animation`).
+        animation_camera: ``fov`` (degrees) or ``focal`` (pixels) of the video camera the
+            animation's root trajectory is expressed in (default: the image diagonal).
 
     Returns:
         The paths of the ``index.json`` files.
@@ -254,7 +261,8 @@ def run_demo(inputs: Sequence[str], out_dir: str, inferencer: SMPLestXInferencer
         writer = ResultWriter(dest, faces=faces, save_mesh=save_mesh)
         fps = VideoReader(path).fps if kind == 'video' else None
         video_smooth = None if kind != 'video' or smooth is None else {'fps': fps, **smooth}
-        video_track = kind == 'video' and (track or smooth is not None)
+        video_track = kind == 'video' and (track or smooth is not None or
+                                           bool(export_animation))
         video_rel = f'{name}.mp4' if kind == 'video' and render else None
         start = time.perf_counter()
         people = 0
@@ -286,7 +294,41 @@ def run_demo(inputs: Sequence[str], out_dir: str, inferencer: SMPLestXInferencer
         indexes.append(writer.write_index(meta))
         log(f'{path}: {frames} frame(s), {people} people in {elapsed:.1f} s '
             f'({frames / max(elapsed, 1e-9):.2f} fps) -> {dest}')
+        if export_animation:
+            files = export_demo_animation(writer, export_animation, setup, animation_camera)
+            log(f'{path}: {len(files)} animation file(s) -> {osp.join(dest, "animation")}')
     return indexes
+
+
+def export_demo_animation(writer: ResultWriter, formats: Sequence[str],
+                          setup: Optional[DemoSetup] = None,
+                          camera: Optional[Dict[str, float]] = None) -> List[str]:
+    """Write ``animation/`` files for the tracks (video) or people (images) of one input.
+
+    Args:
+        writer: The input's writer, after :meth:`ResultWriter.write_index`.
+        formats: Animation formats.
+        setup: Gives the body-model folder (default ``$SMPLESTX_BODY_MODELS``).
+        camera: ``fov`` or ``focal`` of the video camera.
+
+    Returns:
+        The written paths.
+    """
+    from smplestx.apis.animation import export_track_animation, load_shape_space
+
+    shape_space = load_shape_space(setup.body_model_dir if setup else None)
+    out_dir = osp.join(writer.out_dir, 'animation')
+    sources = [(writer.track_file(t), None) for t in sorted(writer.tracks)]
+    if not writer.tracks:
+        sources = [(person['params'], frame['image_size'][::-1]) for frame in writer.frames
+                   for person in frame['people'] if person['params']]
+    written = []
+    for rel, image_size in sources:
+        files = export_track_animation(osp.join(writer.out_dir, rel), formats, out_dir,
+                                       shape_space=shape_space, image_size=image_size,
+                                       **(camera or {}))
+        written.extend(files.values())
+    return written
 
 
 class _LazyVideo:

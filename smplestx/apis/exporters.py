@@ -5,6 +5,8 @@ Layout under the output folder::
     smplx/<frame>_<person>.npz   SMPL-X parameters (smplx naming) + camera + box + score
                                  (+ ``track_id`` when the people were tracked)
     tracks/track_<id>.npz        tracked videos: one person's frames stacked, (T, size)
+    animation/track_<id>.*       with --export-animation: GLB/BVH/AMASS files written by the
+                                 demo from the track files (smplestx.apis.animation)
     mesh/<frame>_<person>.obj    the posed mesh in its camera frame (with --save-mesh)
     vis/<frame>.jpg              the overlay image (unless --no-render)
     <name>.mp4                   the overlay video (video input)
@@ -182,6 +184,10 @@ class ResultWriter:
         self.frames.append(entry)
         return entry
 
+    def track_file(self, track_id: int) -> str:
+        """Path of a track's sequence file, relative to the output folder."""
+        return self._rel('tracks', f'track_{track_id:04d}.npz')
+
     def write_tracks(self, fps: Optional[float] = None) -> List[Dict[str, Any]]:
         """Write one ``tracks/track_<id>.npz`` per tracked person (atomically).
 
@@ -190,7 +196,7 @@ class ResultWriter:
         batch_size=T)`` poses the whole sequence at once), ``focal`` and ``princpt``
         ``(T, 2)``, ``score`` ``(T,)``, ``bbox`` ``(T, 4)`` when every frame has one,
         ``frame_index`` ``(T,)`` (frames where the person was not found are absent, so
-        check it for gaps) and ``fps`` (``()``, NaN when unknown).
+        check it for gaps), ``fps`` (``()``, NaN when unknown) and ``image_size`` (H, W).
 
         Args:
             fps: Frame rate of the video.
@@ -210,7 +216,8 @@ class ResultWriter:
                     stacked[key] = np.stack([a[key] for a in per_frame])
             stacked['frame_index'] = np.array([i for i, _ in frames], dtype=np.int64)
             stacked['fps'] = np.asarray(np.nan if fps is None else fps, dtype=np.float32)
-            rel = self._rel('tracks', f'track_{track_id:04d}.npz')
+            stacked['image_size'] = np.asarray(self.frames[0]['image_size'], dtype=np.int64)
+            rel = self.track_file(track_id)
             atomic_write_npz(osp.join(self.out_dir, rel), stacked)
             entries.append({'id': track_id, 'file': rel, 'num_frames': len(frames),
                             'first_frame': frames[0][0], 'last_frame': frames[-1][0]})

@@ -281,6 +281,13 @@ def _onnx_outputs(args: List[str]) -> List[str]:
     return [_tool('tools/deployment/pytorch2onnx.py').parse_args(args).out]
 
 
+def _animation_outputs(args: List[str]) -> List[str]:
+    ns = _tool('tools/misc/export_animation.py').parse_args(args)
+    ext = {'glb': '.glb', 'bvh': '.bvh', 'amass': '.npz'}
+    return [f'{ns.out_dir or Path(t).parent.parent / "animation"}/{Path(t).stem}{ext[f]}'
+            for t in ns.tracks for f in ns.format]
+
+
 OUTPUT_RULES = {
     'tools/train.py': _train_outputs,
     'tools/test.py': _test_outputs,
@@ -290,6 +297,7 @@ OUTPUT_RULES = {
     'tools/misc/publish_model.py': _publish_outputs,
     'tools/misc/make_standin_body_model.py': _standin_outputs,
     'tools/deployment/pytorch2onnx.py': _onnx_outputs,
+    'tools/misc/export_animation.py': _animation_outputs,
 }
 
 

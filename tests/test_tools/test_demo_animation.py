@@ -1,0 +1,65 @@
+"""``tools/demo.py --export-animation``: animation files for videos (per track) and images."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pygltflib
+import pytest
+
+from smplestx.apis import demo as demo_api
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGE, VIDEO = ROOT / 'demo' / 'astronaut.jpg', ROOT / 'demo' / 'astronaut_pan.mp4'
+
+
+def _tool(name: str):
+    spec = importlib.util.spec_from_file_location(name.replace('/', '_'),
+                                                  ROOT / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _keyframe_times(path: Path) -> np.ndarray:
+    gltf = pygltflib.GLTF2().load(str(path))
+    accessor = gltf.accessors[gltf.animations[0].samplers[0].input]
+    view = gltf.bufferViews[accessor.bufferView]
+    return np.frombuffer(gltf.binary_blob(), np.float32, accessor.count,
+                         (view.byteOffset or 0) + (accessor.byteOffset or 0))
+
+
+@pytest.fixture(scope='module')
+def demo_out(tmp_path_factory, body_model_path):
+    out = tmp_path_factory.mktemp('demo_animation')
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(demo_api, 'DEFAULT_CHECKPOINTS', ('checkpoints/__absent__.pth', ))
+        code = _tool('demo').main([str(VIDEO), str(IMAGE), '--whole-image', '--no-render',
+                                   '--smooth', '--export-animation', 'glb', 'bvh', 'amass',
+                                   '--fov', '60', '--out-dir', str(out), '--body-model-dir',
+                                   str(body_model_path), '--no-progress', '--device', 'cpu'])
+    assert code == 0
+    return out
+
+
+def test_video_gets_one_animation_per_track(demo_out):
+    folder = demo_out / 'astronaut_pan' / 'animation'
+    assert sorted(p.name for p in folder.iterdir()) == [
+        'track_0000.bvh', 'track_0000.glb', 'track_0000.npz']
+    # 20 frames at the video's 10 fps.
+    np.testing.assert_allclose(_keyframe_times(folder / 'track_0000.glb'),
+                               np.arange(20) / 10.0, atol=1e-6)
+    with np.load(folder / 'track_0000.npz') as amass:
+        assert amass['poses'].shape == (20, 165) and float(amass['mocap_frame_rate']) == 10.0
+    with np.load(demo_out / 'astronaut_pan' / 'tracks' / 'track_0000.npz') as track:
+        assert track['image_size'].tolist() == [240, 320]
+    gltf = pygltflib.GLTF2().load(str(folder / 'track_0000.glb'))
+    # --fov 60 on a 320-pixel-wide video: f = 160 / tan(30 deg); yfov = 2 atan(120 / f).
+    focal = 160 / np.tan(np.radians(30))
+    assert gltf.cameras[0].perspective.yfov == pytest.approx(2 * np.arctan(120 / focal))
+
+
+def test_image_gets_a_single_frame_animation(demo_out):
+    folder = demo_out / 'astronaut' / 'animation'
+    assert (folder / 'astronaut_00.glb').is_file()
+    assert len(_keyframe_times(folder / 'astronaut_00.glb')) == 1

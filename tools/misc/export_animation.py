@@ -1,0 +1,95 @@
+r"""Export demo track files (``tracks/track_<id>.npz``) as GLB, BVH and AMASS-layout animation.
+
+Examples::
+
+    python tools/misc/export_animation.py outputs/demo/clip/tracks/track_0000.npz
+    python tools/misc/export_animation.py outputs/demo/clip/tracks/*.npz --format glb bvh \
+        --out-dir outputs/animation --fov 60
+
+Each track gives ``<out-dir>/track_<id>.{glb,bvh,npz}`` (default out-dir: ``animation/``
+beside the ``tracks/`` folder). See ``docs/animation.md`` for the conventions.
+"""
+
+import argparse
+import sys
+from typing import List, Optional
+
+from smplestx.apis.animation import (
+    ANIMATION_FORMATS,
+    TrackFileError,
+    load_shape_space,
+    pose_corrective_residual,
+)
+from smplestx.apis.animation.clip import clip_from_track
+from smplestx.apis.animation.export import default_animation_dir, write_clip
+from smplestx.utils.body_model_files import (
+    BodyModelFilesError,
+    require_body_model_files,
+    resolve_body_model_dir,
+)
+from smplestx.utils.standin_body_model import ensure_standin_body_model
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(
+        description='Export demo track files as skinned glTF (GLB), BVH and AMASS-layout '
+        'animation.', formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument('tracks', nargs='+', metavar='TRACK_NPZ',
+                        help='tracks/track_<id>.npz files written by tools/demo.py')
+    parser.add_argument('--format', nargs='+', choices=ANIMATION_FORMATS,
+                        default=list(ANIMATION_FORMATS), help='formats to write')
+    parser.add_argument('--out-dir', help='output folder (default: animation/ beside the '
+                        'tracks/ folder of each track)')
+    camera = parser.add_mutually_exclusive_group()
+    camera.add_argument('--fov', type=float, help='horizontal field of view of the video '
+                        'camera in degrees (default: focal = image diagonal, 53.1 deg diagonal)')
+    camera.add_argument('--focal', type=float, help='focal length of the video camera, pixels')
+    parser.add_argument('--image-size', type=int, nargs=2, metavar=('W', 'H'),
+                        help='video size, when neither the track nor its index.json has it')
+    parser.add_argument('--body-model-dir', help='SMPL-X folder (default: '
+                        '$SMPLESTX_BODY_MODELS; a stand-in is generated when absent)')
+    parser.add_argument('--standin-dir', help='where to generate the stand-in body model')
+    parser.add_argument('--report-residual', action='store_true',
+                        help='also print how far the pose-corrective blend shapes (which '
+                        'glTF/BVH cannot carry) move the vertices, mm')
+    return parser.parse_args(argv)
+
+
+def _shape_space(body_model_dir: Optional[str], standin_dir: Optional[str]):
+    """The body model, or the stand-in (with a notice) when no SMPL-X files are found."""
+    try:
+        root = resolve_body_model_dir(body_model_dir)
+        require_body_model_files(root, ['smplx/SMPLX_NEUTRAL.npz'])
+    except BodyModelFilesError:
+        if body_model_dir is not None:
+            raise
+        root = str(ensure_standin_body_model(standin_dir))
+        print(f'notice: no SMPL-X files (set SMPLESTX_BODY_MODELS): using a generated stand-in '
+              f'body model in {root}; the animation files are placeholders', file=sys.stderr)
+    return load_shape_space(root)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Export every track; returns the exit status."""
+    args = parse_args(argv)
+    try:
+        shape_space = _shape_space(args.body_model_dir, args.standin_dir)
+        for track in args.tracks:
+            clip = clip_from_track(track, shape_space, fov=args.fov, focal=args.focal,
+                                   image_size=args.image_size)
+            written = write_clip(clip, args.format, args.out_dir or default_animation_dir(track))
+            for path in written.values():
+                print(f'{track} -> {path}')
+            if args.report_residual:
+                res = pose_corrective_residual(clip, shape_space.layer)
+                print(f'{track}: pose-corrective residual over {res["frames"]} frames: mean '
+                      f'{res["mean_mm"]:.2f} mm, max {res["max_mm"]:.2f} mm')
+    except (TrackFileError, BodyModelFilesError, ValueError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
