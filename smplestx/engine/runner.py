@@ -11,11 +11,13 @@ from mmengine.dist import all_gather_object, is_distributed
 from mmengine.model import is_model_wrapper
 from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from smplestx.engine.hooks.rng_state_hook import RNGStateHook, get_rng_state
-from smplestx.models.utils.checkpoint_conversion import check_torch_file
+from smplestx.models.utils.checkpoint_conversion import check_torch_file, load_torch_file
+from smplestx.models.utils.precision import apply_precision, resolve_precision
 from smplestx.registry import RUNNERS
 from smplestx.utils.checkpoint import mmengine_safe_globals
 
@@ -117,6 +119,29 @@ class SMPLestXRunner(Runner):
         finally:
             self.gathered_rng_states = None
 
+    def test(self) -> dict:
+        """Run the test loop in the config's ``precision`` (``'fp32'`` when absent).
+
+        The model is converted once, after the checkpoint is loaded (see
+        :mod:`smplestx.models.utils.precision`); training and its validation stay fp32.
+        """
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        device = next(model.parameters()).device
+        self._test_precision = resolve_precision(self.cfg.get('precision'), device)
+        try:
+            return super().test()
+        finally:
+            self._test_precision = None
+
+    def load_or_resume(self) -> None:
+        """Load or resume as MMEngine does, then apply the test precision, if any."""
+        super().load_or_resume()
+        choice = getattr(self, '_test_precision', None)
+        if choice is not None and choice.name != 'fp32':
+            model = self.model.module if is_model_wrapper(self.model) else self.model
+            apply_precision(model, choice)
+            self.logger.info(f'testing in {choice.describe()}')
+
     def load_checkpoint(self,
                         filename: str,
                         map_location: Union[str, Callable] = 'cpu',
@@ -124,12 +149,24 @@ class SMPLestXRunner(Runner):
                         revise_keys: list = [(r'^module.', '')]) -> dict:  # noqa: B006
         """Load a checkpoint with the safe-globals allowlist (see the class doc).
 
-        A local file that is not a torch checkpoint at all (e.g. a truncated download)
-        raises :class:`CheckpointFormatError` naming it.
+        A local file is memory-mapped (:func:`load_torch_file`), so the parts the model
+        does not take (e.g. the optimizer state of an official checkpoint) are never read
+        into memory; other locations go through MMEngine's loaders. A local file that is
+        not a torch checkpoint at all (e.g. a truncated download) raises
+        :class:`CheckpointFormatError` naming it.
         """
-        if '://' not in filename:
-            check_torch_file(filename)
-        with mmengine_safe_globals(filename):
-            return super().load_checkpoint(
-                filename, map_location=map_location, strict=strict,
-                revise_keys=revise_keys)
+        if '://' in filename or map_location != 'cpu':
+            if '://' not in filename:
+                check_torch_file(filename)
+            with mmengine_safe_globals(filename):
+                return super().load_checkpoint(
+                    filename, map_location=map_location, strict=strict,
+                    revise_keys=revise_keys)
+        checkpoint = load_torch_file(filename, mmap=True, mmengine_globals=True)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        checkpoint = _load_checkpoint_to_model(model, checkpoint, strict,
+                                               revise_keys=revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename} (memory-mapped)')
+        return checkpoint

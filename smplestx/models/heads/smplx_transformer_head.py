@@ -164,7 +164,8 @@ class SMPLXTransformerHead(BaseModule):
         # One contiguous copy of the context instead of one per cross-attention layer.
         context = img_tokens.contiguous()
         tokens = self.transformer(tokens, context, num_out_tokens=self.num_task_tokens)
-        tokens = self.token_conv(tokens)
+        # The readouts stay fp32 when the decoder runs in low precision (a no-op in fp32).
+        tokens = self.token_conv(tokens.to(self.token_conv.weight.dtype))
         active = set(self.active_readouts())
         raw = {}
         for name, start, count, _ in READOUTS:
