@@ -182,8 +182,9 @@ def _load_into(model: nn.Module, state_dict: Dict[str, Any], source: str,
     The low-precision parts are first cast to the precision's weight dtype; each tensor is
     then converted to the dtype of the weight it replaces (once; not at all when the
     checkpoint already holds that dtype) and assigned, not copied, so a memory-mapped
-    tensor stays mapped. A checkpoint stored in another floating dtype than the model
-    expects (e.g. a half-size bf16 file loaded for fp32) is converted with a notice.
+    tensor stays mapped. A checkpoint stored in half precision (the converter's
+    ``--dtype``) is converted to what the model runs in, with a notice: in fp32 the outputs
+    are then those of the fp32 model with rounded weights, not those of the original file.
 
     Returns:
         Whether every parameter and buffer of the model now holds data (``False`` when
@@ -202,7 +203,8 @@ def _load_into(model: nn.Module, state_dict: Dict[str, Any], source: str,
     for key, value in state_dict.items():
         want = expected[key].dtype
         if value.dtype != want and value.is_floating_point() and want.is_floating_point:
-            stored.add(str(value.dtype).replace('torch.', ''))
+            if value.dtype != torch.float32:
+                stored.add(str(value.dtype).replace('torch.', ''))
             value = value.to(want)
         converted[key] = value
     note_stored_dtypes(source, stored, choice)
