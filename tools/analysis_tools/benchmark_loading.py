@@ -46,11 +46,14 @@ seconds = time.perf_counter() - start
 peak_init = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 with torch.no_grad():
     for tensor in model.state_dict().values():
-        if torch.is_tensor(tensor) and tensor.dtype.is_floating_point:
-            float(tensor.float().sum())
+        if torch.is_tensor(tensor):
+            float((tensor.dequantize() if tensor.is_quantized else tensor).float().sum())
 peak_used = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-weights = sum(t.numel() * 4 for k, t in model.state_dict().items()
-              if not k.startswith('head.body_model.') and t.dtype.is_floating_point)
+from smplestx.utils.checkpoint import mmengine_safe_globals
+with mmengine_safe_globals(checkpoint):
+    stored = torch.load(checkpoint, map_location='cpu', weights_only=True, mmap=True)
+stored = stored.get('network', stored.get('state_dict', stored))
+weights = sum(t.numel() * 4 for t in stored.values() if torch.is_tensor(t))
 print(json.dumps(dict(seconds=seconds, peak_init_gb=(peak_init - before) / 2**20,
                       peak_used_gb=(peak_used - before) / 2**20, fp32_weights_gb=weights / 2**30,
                       precision=getattr(model, 'precision', 'fp32'))))
