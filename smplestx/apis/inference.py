@@ -213,13 +213,13 @@ def _load_into(model: nn.Module, state_dict: Dict[str, Any], source: str,
 
 
 def note_stored_dtypes(source: str, stored: set, choice: PrecisionChoice) -> None:
-    """Say once that a checkpoint's dtype differs from the one the model runs in."""
+    """Say that a half-precision checkpoint's weights were converted for the model."""
     if not stored:
         return
-    print_log(f'{source} stores {"/".join(sorted(stored))} weights; converted to '
-              f'{str(choice.weight_dtype).replace("torch.", "")} for precision {choice.name} '
-              f'(see docs/benchmarks.md for the deviation a half-precision file causes)',
-              logger='current', level=30)
+    print_log(f'{source} stores {"/".join(sorted(stored))} weights; those that run in '
+              f'float32 (precision {choice.name}) were converted: the outputs are those of '
+              f'the original weights rounded to {"/".join(sorted(stored))} (see '
+              f'docs/benchmarks.md for the deviation this causes)', logger='current', level=30)
 
 
 def _drop_pretrained(node: Any) -> None:

@@ -97,10 +97,11 @@ def make_standin_checkpoint(path: Union[str, os.PathLike], shapes: Shapes, seed:
     state = {}
     if adam:
         for index, value in enumerate(network.values()):
+            # Moments of plausible size, derived from the weight (cheaper than new noise).
             state[index] = {
                 'step': torch.tensor(1000.0),
-                'exp_avg': torch.randn(value.shape, generator=gen) * 1e-4,
-                'exp_avg_sq': torch.rand(value.shape, generator=gen) * 1e-8,
+                'exp_avg': value * 1e-3,
+                'exp_avg_sq': value.square() * 1e-6,
             }
     optimizer = {'state': state, 'param_groups': [{
         'lr': 1e-05, 'betas': (0.9, 0.999), 'eps': 1e-08, 'weight_decay': 0, 'amsgrad': False,

@@ -1,11 +1,12 @@
 """Time and peak memory of ``init_model`` on a checkpoint, each load in a fresh process.
 
 Every load runs in its own Python process, which reports the wall time of ``init_model``,
-its peak resident memory above the memory the process had before (``ru_maxrss`` minus
-``VmRSS``) and that peak again after every weight has been read once (a memory-mapped
-weight is only read from disk when used). ``--baseline-src DIR`` also loads with the
-smplestx package of another source tree (e.g. an older release) in alternation with this
-one, so both are measured in one session.
+its peak resident memory above the memory the process had before (the high-water mark
+``VmHWM`` minus ``VmRSS`` of ``/proc/self/status``, Linux; not ``ru_maxrss``, which a
+child process inherits from its parent), and that peak again after every weight has been
+read once (a memory-mapped weight is only read from disk when used). ``--baseline-src DIR``
+also loads with the smplestx package of another source tree (e.g. an older release) in
+alternation with this one, so both are measured in one session.
 
 Example (a stand-in of the released 8.25 GB file, from tools/misc/make_standin_checkpoint.py)::
 
@@ -27,28 +28,30 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 #: Run in the child process: load, touch every weight, report JSON on the last line.
 _CHILD = r'''
-import json, resource, sys, time
+import json, sys, time
 import torch
 
-def rss_kb():
+def status_kb(field):
     with open('/proc/self/status') as f:
         for line in f:
-            if line.startswith('VmRSS:'):
+            if line.startswith(field + ':'):
                 return int(line.split()[1])
 
-config, checkpoint, body_model_dir, precision = sys.argv[1:5]
+config, checkpoint, body_model_dir, precision, no_body_model = sys.argv[1:6]
 from smplestx.apis import init_model
 kwargs = {} if precision == 'fp32' else {'precision': precision}
-before = rss_kb()
+if no_body_model == '1':
+    kwargs['cfg_options'] = {'model.head.body_model': None}
+before = status_kb('VmRSS')
 start = time.perf_counter()
 model = init_model(config, checkpoint, 'cpu', body_model_dir=body_model_dir or None, **kwargs)
 seconds = time.perf_counter() - start
-peak_init = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak_init = status_kb('VmHWM')
 with torch.no_grad():
     for tensor in model.state_dict().values():
         if torch.is_tensor(tensor):
             float((tensor.dequantize() if tensor.is_quantized else tensor).float().sum())
-peak_used = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak_used = status_kb('VmHWM')
 from smplestx.utils.checkpoint import mmengine_safe_globals
 with mmengine_safe_globals(checkpoint):
     stored = torch.load(checkpoint, map_location='cpu', weights_only=True, mmap=True)
@@ -67,6 +70,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint to load (official or converted)')
     parser.add_argument('--body-model-dir', default='', help='SMPL-X folder')
     parser.add_argument('--precision', default='fp32', help='precision= of init_model')
+    parser.add_argument('--no-body-model', action='store_true',
+                        help='build the model without its SMPL-X layer (whose buffers come '
+                        'from the SMPL-X files, not the checkpoint), to measure the weights '
+                        'alone')
     parser.add_argument('--runs', type=int, default=1, help='loads per source tree')
     parser.add_argument('--baseline-src', help='another source tree to load with, in turns')
     parser.add_argument('--threads', type=int, default=2, help='torch threads of each load')
@@ -82,7 +89,8 @@ def load_once(args: argparse.Namespace, src: str) -> Dict:
                                                     args.body_model_dir)]
     # Run in ``src`` so that ``python -c`` (which puts the working folder first on
     # sys.path) imports that tree's smplestx.
-    proc = subprocess.run([sys.executable, '-c', _CHILD, *paths, args.precision], env=env,
+    proc = subprocess.run([sys.executable, '-c', _CHILD, *paths, args.precision,
+                           '1' if args.no_body_model else '0'], env=env,
                           cwd=src, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ['(no output)'])[-1]

@@ -264,10 +264,8 @@ def print_deviations(variants: Sequence[Tuple[str, torch.nn.Module]], img: torch
         output_deviation,
     )
 
-    models = dict(variants)
     reference = next((m for label, m in variants if label.startswith('fp32')), None)
     if reference is None:
-        reference = next(iter(models.values()))
         print('    (no fp32 side: deviations need --precision fp32 too)')
         return
     with torch.inference_mode():
@@ -279,6 +277,16 @@ def print_deviations(variants: Sequence[Tuple[str, torch.nn.Module]], img: torch
             dev = output_deviation(ref_out, out)
             row[f'{label}_deviation'] = dev
             print(f'    {label} vs fp32: {format_deviation(dev)}', flush=True)
+        # How sensitive these weights are: fp32 math with every weight rounded to bf16 (what
+        # a converter --dtype bf16 file gives in fp32).
+        rounded = copy.deepcopy(reference)
+        for param in rounded.parameters():
+            param.copy_(param.bfloat16().float())
+        out = {k: v.float().cpu() for k, v in our_forward(rounded, True)(img).items()}
+        del rounded
+        dev = output_deviation(ref_out, out)
+        row['bf16_file_deviation'] = dev
+        print(f'    fp32, weights of a --dtype bf16 file: {format_deviation(dev)}', flush=True)
 
 
 def benchmark(size: str, config: str, args: argparse.Namespace) -> List[Dict]:
