@@ -145,6 +145,22 @@ def init_model(config: ConfigLike, checkpoint: Optional[str] = None,
     return model
 
 
+def build_meta_network(config: ConfigLike) -> nn.Module:
+    """The network of a config on the meta device: the keys and shapes of its checkpoints.
+
+    Built without the SMPL-X body model and the loss (they hold no checkpointed tensors, and
+    the SMPL-X files are not needed) and without initialisation, in no time at any size.
+    """
+    cfg = load_config(config)
+    init_default_scope(cfg.get('default_scope', 'smplestx'))
+    model_cfg = copy.deepcopy(cfg.model)
+    _drop_pretrained(model_cfg)
+    model_cfg.head.body_model = None
+    model_cfg.head.loss = None
+    with torch.device('meta'):
+        return MODELS.build(model_cfg)
+
+
 def _build(model_cfg: Any, seed: Optional[int]) -> nn.Module:
     """Build ``model_cfg`` with the given seed, leaving the global RNG state as it was."""
     with torch.random.fork_rng(devices=[]):

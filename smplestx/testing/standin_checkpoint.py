@@ -46,20 +46,9 @@ def shapes_from_config(config: Union[str, os.PathLike]) -> Shapes:
     The model is built on the meta device without its body model and loss, and
     ``backbone.``/``head.`` are renamed to ``module.encoder.``/``module.decoder.``.
     """
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
+    from smplestx.apis.inference import build_meta_network
 
-    from smplestx.registry import MODELS
-
-    cfg = Config.fromfile(os.fspath(config))
-    init_default_scope(cfg.get('default_scope', 'smplestx'))
-    model_cfg = cfg.model
-    model_cfg.init_cfg = None
-    model_cfg.backbone.init_cfg = None
-    model_cfg.head.body_model = None
-    model_cfg.head.loss = None
-    with torch.device('meta'):
-        model = MODELS.build(model_cfg)
+    model = build_meta_network(os.fspath(config))
     renames = (('backbone.', 'module.encoder.'), ('head.', 'module.decoder.'))
     shapes: OrderedDict = OrderedDict()
     for key, value in model.state_dict().items():

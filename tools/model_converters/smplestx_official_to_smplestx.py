@@ -71,21 +71,9 @@ def verify_with_config(state_dict: Dict[str, Any], config: str, source: str) -> 
     Raises:
         CheckpointMismatchError: If keys or shapes differ.
     """
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
+    from smplestx.apis.inference import build_meta_network
 
-    from smplestx.registry import MODELS
-
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'smplestx'))
-    model_cfg = cfg.model
-    model_cfg.init_cfg = None
-    model_cfg.backbone.init_cfg = None
-    # The body model and the loss hold no checkpointed tensors; skip the SMPL-X files.
-    model_cfg.head.body_model = None
-    model_cfg.head.loss = None
-    with torch.device('meta'):
-        model = MODELS.build(model_cfg)
+    model = build_meta_network(config)
     validate_state_dict(state_dict, model.state_dict(), source=source)
     model.load_state_dict(state_dict, strict=True, assign=True)
 
