@@ -39,6 +39,11 @@ The x1.2 target is met for S and not for B. About 80% of B's time is in fp32 lin
 layers, which are the same GEMMs on both sides and run at the machine's matmul rate. So
 fused attention and the removed copies and dead work can give at most about x1.1 there.
 
+Lower precisions go past that limit. On a 2-vCPU AMD EPYC (Zen 5: AVX512-BF16 and VNNI, no
+AMX), loaded, 1 thread, batch 8, SMPL-X decoding included: int8 (what ``auto`` picks there)
+x3.08 to x4.42 over the official fp32 forward for B and x3.50 for H, bf16 x2.44 to x5.16;
+the deviations from fp32 are in docs/benchmarks.md.
+
 Example (small, for a shared CPU)::
 
     python tools/analysis_tools/benchmark_model.py --sizes s --batch-sizes 8 --iters 3
