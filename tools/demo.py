@@ -25,6 +25,7 @@ from smplestx.apis.detection import DetectorUnavailableError, PersonDetector
 from smplestx.apis.inferencers import make_box_source
 from smplestx.datasets.utils.image_io import ImageReadError
 from smplestx.models.utils.checkpoint_conversion import CHECKPOINT_ERRORS
+from smplestx.models.utils.precision import PRECISIONS
 
 #: Errors reported as one line (exit status 2) instead of a traceback.
 USER_ERRORS = (ImageReadError, ValueError, DetectorUnavailableError, KeyError, *CHECKPOINT_ERRORS)
@@ -57,6 +58,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out-dir', default='outputs/demo', help='output root folder')
     parser.add_argument('--device', help='torch device (default: cuda if available)')
     parser.add_argument('--batch-size', type=int, default=8, help='people per model batch')
+    parser.add_argument('--precision', choices=PRECISIONS, default=None,
+                        help='inference precision (default: the config\'s, else fp32); auto '
+                        'picks the fastest this CPU/GPU supports (docs/benchmarks.md)')
     parser.add_argument('--no-render', action='store_true', help='skip overlay images/video')
     parser.add_argument('--save-mesh', action='store_true', help='also write .obj meshes')
     parser.add_argument('--seed', type=int, default=0, help='seed of placeholder weights')
@@ -109,7 +113,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         inferencer = build_inferencer(setup, args.device, boxes, seed=args.seed,
                                       cfg_options=args.cfg_options,
                                       min_box_size=tuple(args.min_box_size),
-                                      max_people=args.max_people)
+                                      max_people=args.max_people,
+                                      precision=args.precision)
         run_demo(args.inputs, args.out_dir, inferencer, setup, batch_size=args.batch_size,
                  render=not args.no_render, save_mesh=args.save_mesh, boxes_mode=mode,
                  show_progress=not args.no_progress, track=args.track,

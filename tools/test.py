@@ -17,6 +17,7 @@ from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
+from smplestx.models.utils.precision import PRECISIONS
 from smplestx.utils.cli import (
     UsageError,
     add_common_args,
@@ -40,6 +41,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--official-eval', action='store_true',
         help='reproduce the official evaluation, bugs included: turn on the official_* '
              'switches of every SMPLXMeshMetric (--cfg-options still win)')
+    parser.add_argument(
+        '--precision', choices=PRECISIONS, default=None,
+        help='inference precision (sets the config key `precision`; default fp32): bf16, '
+             'fp16, int8 or auto (the fastest this CPU/GPU supports), see docs/benchmarks.md')
     add_common_args(parser)
     return parser.parse_args(argv)
 

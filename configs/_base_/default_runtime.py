@@ -25,3 +25,7 @@ log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 log_level = 'INFO'
 load_from = None
 resume = False
+# Inference precision of init_model, the inferencer/demo and tools/test.py (runner.test()):
+# 'fp32' (exact), 'bf16', 'fp16', 'int8' or 'auto' (the fastest this CPU/GPU supports);
+# training and its validation always run in fp32. See docs/benchmarks.md.
+precision = 'fp32'

@@ -1,27 +1,34 @@
 """Build a SMPLest-X model from a config and load its weights."""
 
 import copy
+import itertools
 import os
 import os.path as osp
 import re
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Dict, Iterator, Optional, Union
 
 import torch
 from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
-from mmengine.runner import CheckpointLoader, load_state_dict
 from torch import nn
 
 from smplestx.models.utils.checkpoint_conversion import (
     CheckpointFormatError,
     CheckpointMismatchError,
-    check_torch_file,
+    convert_official_state_dict,
     is_official_checkpoint,
     load_torch_file,
+    official_network,
     validate_state_dict,
 )
+from smplestx.models.utils.precision import (
+    PrecisionChoice,
+    apply_precision,
+    cast_low_precision_parts,
+    resolve_precision,
+)
 from smplestx.registry import MODELS
-from smplestx.utils.checkpoint import mmengine_safe_globals
 from smplestx.utils.config_check import read_config
 
 ConfigLike = Union[str, os.PathLike, Config, ConfigDict, dict]
@@ -82,12 +89,15 @@ def body_model_dirs(cfg: Config) -> list:
 
 def init_model(config: ConfigLike, checkpoint: Optional[str] = None,
                device: Union[str, torch.device] = 'cpu', cfg_options: Optional[dict] = None,
-               body_model_dir: Optional[str] = None, seed: Optional[int] = None) -> nn.Module:
+               body_model_dir: Optional[str] = None, seed: Optional[int] = None,
+               precision: Optional[str] = None) -> nn.Module:
     """Build a model from a config, load a checkpoint and put it in eval mode.
 
     Both official SMPLest-X checkpoints (``.pth.tar`` with ``network``) and converted or
     Runner-saved MMEngine checkpoints load, with ``weights_only=True`` and strict key
-    checking (see :func:`load_weights`).
+    checking (see :func:`read_weights`). The file is memory-mapped and the network is
+    built without initialising the weights it replaces, so loading reads only the weights
+    (never an optimizer state) and holds them once.
 
     Args:
         config: Config file or object.
@@ -96,57 +106,135 @@ def init_model(config: ConfigLike, checkpoint: Optional[str] = None,
         cfg_options: Overrides merged into the config.
         body_model_dir: SMPL-X folder for every body model in the config.
         seed: Seed for the initial weights (the global RNG state is restored afterwards).
+        precision: ``'fp32'``, ``'bf16'``, ``'fp16'``, ``'int8'`` or ``'auto'`` (see
+            :mod:`smplestx.models.utils.precision`); ``None`` uses the config's
+            ``precision`` key (``'fp32'`` when absent).
 
     Returns:
-        The model, with ``model.cfg`` set, in eval mode.
+        The model, with ``model.cfg`` set and ``model.precision`` the concrete mode, in
+        eval mode.
 
     Raises:
         FileNotFoundError: If the config or checkpoint does not exist.
         CheckpointFormatError: If the checkpoint is not a torch file.
         CheckpointMismatchError: If its weights do not fit the model (e.g. another size).
         UnsafeCheckpointError: If it holds objects that only full unpickling restores.
+        ValueError: For an unknown precision, or one the device cannot run.
     """
     cfg = load_config(config, cfg_options)
     if body_model_dir is not None:
         set_body_model_dir(cfg, body_model_dir)
-    if checkpoint is not None:
-        check_torch_file(checkpoint)
+    choice = resolve_precision(precision if precision is not None else cfg.get('precision'),
+                               device)
     init_default_scope(cfg.get('default_scope', 'smplestx'))
     model_cfg = copy.deepcopy(cfg.model)
-    if checkpoint is not None:
+    if checkpoint is None:
+        model = _build(model_cfg, seed)
+    else:
+        state_dict = read_weights(checkpoint)
         _drop_pretrained(model_cfg)
-    with torch.random.fork_rng(devices=[]):
-        if seed is not None:
-            torch.manual_seed(seed)
-        model = MODELS.build(model_cfg)
-    if checkpoint is not None:
-        load_weights(model, checkpoint)
+        with torch.device('meta'):
+            model = _build(model_cfg, seed)
+        if not _load_into(model, state_dict, checkpoint, choice):
+            # Some tensor is in no checkpoint (e.g. a new project head or buffer): build
+            # for real so that it keeps its initialisation.
+            model = _build(model_cfg, seed)
+            _load_into(model, state_dict, checkpoint, choice)
+        del state_dict
+    apply_precision(model, choice, device)
     model.cfg = cfg
     model.to(device)
     model.eval()
     return model
 
 
-def load_weights(model: nn.Module, checkpoint: str) -> None:
-    """Load ``checkpoint`` into ``model`` strictly, with a one-line error on mismatch.
+def build_meta_network(config: ConfigLike) -> nn.Module:
+    """The network of a config on the meta device: the keys and shapes of its checkpoints.
 
-    An MMEngine checkpoint (``state_dict``) is compared with the model first, so that one
-    for another model size fails with :class:`CheckpointMismatchError` naming the sizes and
-    keys, instead of PyTorch's list of every mismatch; an official checkpoint is checked
-    (and converted) by the model's own load hook. The file is read once, with
-    ``weights_only=True``.
+    Built without the SMPL-X body model and the loss (they hold no checkpointed tensors, and
+    the SMPL-X files are not needed) and without initialisation, in no time at any size
+    (:func:`model_skeleton` in the config's registry scope).
     """
-    with mmengine_safe_globals(checkpoint):
-        loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu',
-                                                  logger='current')
+    cfg = load_config(config)
+    init_default_scope(cfg.get('default_scope', 'smplestx'))
+    return model_skeleton(cfg.model)
+
+
+def _build(model_cfg: Any, seed: Optional[int]) -> nn.Module:
+    """Build ``model_cfg`` with the given seed, leaving the global RNG state as it was."""
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(seed)
+        return MODELS.build(model_cfg)
+
+
+def read_weights(checkpoint: str) -> Dict[str, Any]:
+    """The state dict of a checkpoint, memory-mapped, with smplestx key names.
+
+    Official checkpoints (``network``) are converted; the ``module.`` prefix of wrapped
+    models is stripped. Nothing but the state dict is kept, and since the file is mapped,
+    nothing else (optimizer, message hub) is ever read from disk.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        CheckpointFormatError: If it is not a torch checkpoint or holds no state dict.
+        UnsafeCheckpointError: If it holds objects outside the MMEngine allowlist.
+    """
+    loaded = load_torch_file(checkpoint, mmap=True, mmengine_globals=True)
     if not isinstance(loaded, dict):
         raise CheckpointFormatError(f'{checkpoint} holds no state dict '
                                     f'(found {type(loaded).__name__})')
+    if is_official_checkpoint(loaded):
+        return dict(convert_official_state_dict(official_network(loaded)))
     state_dict = loaded.get('state_dict', loaded)
-    state_dict = {re.sub(r'^module\.', '', key): value for key, value in state_dict.items()}
-    if not is_official_checkpoint(state_dict):
-        validate_state_dict(state_dict, model.state_dict(), source=checkpoint)
-    load_state_dict(model, state_dict, strict=True, logger='current')
+    return {re.sub(r'^module\.', '', key): value for key, value in state_dict.items()}
+
+
+def _load_into(model: nn.Module, state_dict: Dict[str, Any], source: str,
+               choice: PrecisionChoice) -> bool:
+    """Check ``state_dict`` against ``model`` and make its tensors the model's weights.
+
+    The low-precision parts are first cast to the precision's weight dtype; each tensor is
+    then converted to the dtype of the weight it replaces (once; not at all when the
+    checkpoint already holds that dtype) and assigned, not copied, so a memory-mapped
+    tensor stays mapped. A checkpoint stored in half precision (the converter's
+    ``--dtype``) is converted to what the model runs in, with a notice: in fp32 the outputs
+    are then those of the fp32 model with rounded weights, not those of the original file.
+
+    Returns:
+        Whether every parameter and buffer of the model now holds data (``False`` when
+        a model built on the meta device has tensors that the checkpoint lacks).
+
+    Raises:
+        CheckpointMismatchError: If keys or shapes do not match (keys under the model's
+            ``allow_missing_prefixes`` may be missing).
+    """
+    cast_low_precision_parts(model, choice.weight_dtype)
+    expected = model.state_dict()
+    validate_state_dict(state_dict, expected, source=source,
+                        ignore=getattr(model, 'allow_missing_prefixes', ()))
+    converted = {}
+    stored = set()
+    for key, value in state_dict.items():
+        want = expected[key].dtype
+        if value.dtype != want and value.is_floating_point() and want.is_floating_point:
+            if value.dtype != torch.float32:
+                stored.add(str(value.dtype).replace('torch.', ''))
+            value = value.to(want)
+        converted[key] = value
+    note_stored_dtypes(source, stored, choice)
+    model.load_state_dict(converted, strict=False, assign=True)
+    return not any(t.is_meta for t in itertools.chain(model.parameters(), model.buffers()))
+
+
+def note_stored_dtypes(source: str, stored: set, choice: PrecisionChoice) -> None:
+    """Say that a half-precision checkpoint's weights were converted for the model."""
+    if not stored:
+        return
+    print_log(f'{source} stores {"/".join(sorted(stored))} weights; those that run in '
+              f'float32 (precision {choice.name}) were converted: the outputs are those of '
+              f'the original weights rounded to {"/".join(sorted(stored))} (see '
+              f'docs/benchmarks.md for the deviation this causes)', logger='current', level=30)
 
 
 def model_skeleton(model_cfg: Union[dict, ConfigDict]) -> nn.Module:
@@ -185,9 +273,7 @@ def check_checkpoint(cfg: Config, checkpoint: str) -> None:
         CorruptCheckpointError: If it is damaged.
         CheckpointMismatchError: If its weights do not fit the model, naming the file.
     """
-    check_torch_file(checkpoint)
-    with mmengine_safe_globals(checkpoint):
-        loaded = load_torch_file(checkpoint)
+    loaded = load_torch_file(checkpoint, mmengine_globals=True)  # memory-mapped, CRC-checked
     if not isinstance(loaded, dict):
         raise CheckpointFormatError(f'{checkpoint} holds no state dict '
                                     f'(found {type(loaded).__name__})')

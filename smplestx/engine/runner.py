@@ -14,12 +14,14 @@ from mmengine.model import is_model_wrapper
 from mmengine.optim.scheduler.param_scheduler import INF
 from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from smplestx.engine.hooks.rng_state_hook import RNGStateHook, get_rng_state
 from smplestx.engine.resume import find_resume_checkpoint
-from smplestx.models.utils.checkpoint_conversion import check_torch_file
+from smplestx.models.utils.checkpoint_conversion import check_torch_file, load_torch_file
+from smplestx.models.utils.precision import apply_precision, resolve_precision
 from smplestx.registry import RUNNERS
 from smplestx.utils.checkpoint import mmengine_safe_globals
 from smplestx.utils.io import atomic_path
@@ -161,7 +163,10 @@ class SMPLestXRunner(Runner):
                 f'written there and the earlier checkpoints are intact') from err
 
     def load_or_resume(self) -> None:
-        """Load ``load_from`` or resume; auto-resume picks the newest whole checkpoint."""
+        """Load ``load_from`` or resume, then apply the test precision, if any.
+
+        Auto-resume picks the newest whole checkpoint (and says plainly when there is none).
+        """
         if not self._has_loaded and self._resume and self._load_from is None:
             found = find_resume_checkpoint(self.work_dir, self.logger)
             if found is None:
@@ -172,6 +177,11 @@ class SMPLestXRunner(Runner):
                 self.logger.info(f'resuming from {found}')
                 self._load_from = found
         super().load_or_resume()
+        choice = getattr(self, '_test_precision', None)
+        if choice is not None and choice.name != 'fp32':
+            model = self.model.module if is_model_wrapper(self.model) else self.model
+            apply_precision(model, choice)
+            self.logger.info(f'testing in {choice.describe()}')
 
     def build_param_scheduler(self, scheduler: Any) -> Any:
         """Build the schedulers and warn when one's explicit length disagrees with training."""
@@ -183,6 +193,20 @@ class SMPLestXRunner(Runner):
                 self.logger.warning(line)
         return built
 
+    def test(self) -> dict:
+        """Run the test loop in the config's ``precision`` (``'fp32'`` when absent).
+
+        The model is converted once, after the checkpoint is loaded (see
+        :mod:`smplestx.models.utils.precision`); training and its validation stay fp32.
+        """
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        device = next(model.parameters()).device
+        self._test_precision = resolve_precision(self.cfg.get('precision'), device)
+        try:
+            return super().test()
+        finally:
+            self._test_precision = None
+
     def load_checkpoint(self,
                         filename: str,
                         map_location: Union[str, Callable] = 'cpu',
@@ -190,15 +214,27 @@ class SMPLestXRunner(Runner):
                         revise_keys: list = [(r'^module.', '')]) -> dict:  # noqa: B006
         """Load a checkpoint with the safe-globals allowlist (see the class doc).
 
-        A local file that is not a torch checkpoint at all (e.g. a truncated download)
-        raises :class:`CheckpointFormatError` naming it.
+        A local file is memory-mapped (:func:`load_torch_file`), so the parts the model
+        does not take (e.g. the optimizer state of an official checkpoint) are never read
+        into memory; other locations go through MMEngine's loaders. A local file that is
+        not a torch checkpoint at all (e.g. a truncated download) raises
+        :class:`CheckpointFormatError` naming it.
         """
-        if '://' not in filename:
-            check_torch_file(filename)
-        with mmengine_safe_globals(filename):
-            return super().load_checkpoint(
-                filename, map_location=map_location, strict=strict,
-                revise_keys=revise_keys)
+        if '://' in filename or map_location != 'cpu':
+            if '://' not in filename:
+                check_torch_file(filename)
+            with mmengine_safe_globals(filename):
+                return super().load_checkpoint(
+                    filename, map_location=map_location, strict=strict,
+                    revise_keys=revise_keys)
+        checkpoint = load_torch_file(filename, mmap=True, mmengine_globals=True)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        checkpoint = _load_checkpoint_to_model(model, checkpoint, strict,
+                                               revise_keys=revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename} (memory-mapped)')
+        return checkpoint
 
 
 def schedule_length_warnings(schedulers: List[Any], max_epochs: int,

@@ -259,14 +259,21 @@ class OfficialReferenceNet(nn.Module):
         self.encoder = ReferenceEncoder(embed_dim, depth, num_heads)
         self.decoder = ReferenceDecoder(embed_dim, dim_out)
 
-    def load_smplestx_state_dict(self, state_dict: Mapping[str, torch.Tensor]) -> None:
-        """Load ``backbone.*``/``head.*`` weights of a smplestx model (strict)."""
+    def load_smplestx_state_dict(self, state_dict: Mapping[str, torch.Tensor],
+                                 share: bool = False) -> None:
+        """Load ``backbone.*``/``head.*`` weights of a smplestx model (strict).
+
+        Args:
+            state_dict: The smplestx model's state dict.
+            share: Use the given tensors as the weights instead of copying them (saves
+                the memory of a second copy of a large model in the benchmark).
+        """
         renamed = {}
         for key, value in state_dict.items():
             for ours, theirs in (('backbone.', 'encoder.'), ('head.', 'decoder.')):
                 if key.startswith(ours):
                     renamed[theirs + key[len(ours):]] = value
-        self.load_state_dict(renamed, strict=True)
+        self.load_state_dict(renamed, strict=True, assign=share)
 
     def forward(self, img: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Raw decoder outputs for (B, 3, 512, 384) images in [0, 1]."""

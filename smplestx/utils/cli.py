@@ -102,6 +102,8 @@ def merge_test_args(cfg: Config, args: argparse.Namespace) -> Config:
     _set_work_dir(cfg, args)
     cfg.launcher = args.launcher
     cfg.load_from = args.checkpoint
+    if getattr(args, 'precision', None):
+        cfg.precision = args.precision
     if getattr(args, 'out', None):
         evaluator = cfg.test_evaluator
         dump = dict(type='DumpResults', out_file_path=args.out)

@@ -79,3 +79,16 @@ def test_is_an_mmengine_inferencer(inferencer):
 
     assert isinstance(inferencer, SMPLestXInferencer) and isinstance(inferencer, BaseInferencer)
     assert inferencer.faces.shape[1] == 3
+
+
+def test_precision_reaches_the_model(body_model_path, official_tiny_path, inferencer):
+    fast = SMPLestXInferencer(str(TINY), str(official_tiny_path / 'snapshot_0.pth.tar'),
+                              device='cpu', body_model_dir=str(body_model_path),
+                              precision='int8')
+    assert fast.model.precision == 'int8' and inferencer.model.precision == 'fp32'
+    boxes = [[20, 10, 260, 500, 0.9]]
+    ours = fast(str(IMAGE), boxes=boxes)['predictions'][0][0]
+    reference = inferencer(str(IMAGE), boxes=boxes)['predictions'][0][0]
+    for key, shape in PARAM_SHAPES.items():
+        assert np.shape(ours[key]) == shape, key
+        assert ours[key].dtype == reference[key].dtype, key

@@ -294,3 +294,19 @@ def test_vit_h_config_freezes_the_released_model(body_models_env):
     assert '_delete_' not in cfg.optim_wrapper and cfg.optim_wrapper.optimizer.type == 'AdamW'
     assert all('eta_min' not in s for s in cfg.param_scheduler)
     assert cfg.train_cfg.max_epochs == 2
+
+
+def test_init_model_keeps_the_new_head_initialised(cfg, snapshot):
+    """A model built on the meta device falls back to a real build for the new head."""
+    from smplestx.apis import init_model
+
+    model = init_model(cfg, str(snapshot), seed=3)
+    fresh = init_model(cfg, None, seed=3)
+    assert not any(t.is_meta for t in [*model.parameters(), *model.buffers()])
+    state, fresh_state = model.state_dict(), fresh.state_dict()
+    for key, value in load_official_checkpoint(snapshot).items():
+        assert torch.equal(state[key], value), key
+    new_keys = [k for k in state if k.startswith(NEW_PREFIX)]
+    assert new_keys
+    for key in new_keys:
+        assert torch.equal(state[key], fresh_state[key]), key

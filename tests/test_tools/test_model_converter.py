@@ -161,7 +161,8 @@ def test_an_smplestx_checkpoint_needs_no_conversion(tmp_path, official_tiny_path
         err = capsys.readouterr().err.strip().splitlines()
         assert err == [f'error: {src} is already an smplestx checkpoint (backbone.*/head.* '
                        f'weights), not an official one: it needs no conversion; give it to '
-                       f'tools/test.py, the demo, init_model or load_from as it is']
+                       f'tools/test.py, the demo, init_model or load_from as it is '
+                       f'(--weights-only reduces a Runner checkpoint to its weights)']
     assert not (tmp_path / 'again.pth').exists()
 
 

@@ -89,6 +89,17 @@ def test_official_and_converted_checkpoints(tool, tmp_path, synthetic_root, offi
     assert again == metrics
 
 
+def test_precision_option_tests_in_that_precision(tool, tmp_path, synthetic_root,
+                                                 official_tiny_path, body_models_env, capfd):
+    metrics = _run(tool, official_tiny_path / 'snapshot_0.pth.tar', tmp_path, synthetic_root,
+                   '--precision', 'int8')
+    assert 'testing in precision int8' in capfd.readouterr().out
+    assert all(v == v for v in metrics.values()) and 'mpvpe/all' in metrics
+    with pytest.raises(SystemExit):
+        tool.parse_args([str(TEST_CONFIG), 'ckpt.pth', '--precision', 'fp64'])
+    assert "invalid choice: 'fp64'" in capfd.readouterr().err
+
+
 def test_official_eval_switch_reproduces_official_numbers(tool, tmp_path, synthetic_root,
                                                           official_tiny_path, body_models_env):
     metrics = _run(tool, official_tiny_path / 'snapshot_0.pth.tar', tmp_path, synthetic_root,

@@ -1,17 +1,22 @@
-"""Parameters, FLOPs and throughput of the SMPLest-X network per model size.
+"""Parameters, FLOPs and throughput of the SMPLest-X network per model size and precision.
 
-For each size (config ``configs/smplestx/smplestx_vit-{size}_*.py``) it reports the
-parameter count, the FLOPs of one crop (``torch.utils.flop_counter``; one multiply-add
-counts as 2 FLOPs) and crops/s for each batch size and dtype on the CPU and, when
-present, the GPU. ``--compare-official`` instead times our forward against a faithful
-re-implementation of the official forward (``smplestx.testing.official_reference``, which
-does all of the official test-mode work), with the same weights in the same process. Each
-iteration runs both, in alternating order. It prints the ratio of the median wall times,
-the median of the per-iteration ratios and the ratio of process CPU times. ``--profile N``
-adds the N most expensive operators of one forward on each side.
+For each size (config ``configs/smplestx/smplestx_vit-{size}_*.py``, or ``--config``) it
+reports the parameter count, the FLOPs of one crop (``torch.utils.flop_counter``; one
+multiply-add counts as 2 FLOPs) and crops/s for each batch size and ``--precision`` (fp32,
+bf16, fp16, int8, auto; see ``smplestx.models.utils.precision``) on the CPU and, when
+present, the GPU. ``--compare-official`` times every precision against a faithful
+re-implementation of the official fp32 forward (``smplestx.testing.official_reference``,
+which does all of the official test-mode work), with the same weights in the same process.
+Each iteration runs every side, in a rotating order. It prints the ratio of the median wall
+times, the median of the per-iteration ratios and the ratio of process CPU times.
+``--profile N`` adds the N most expensive operators of one forward on each side.
 
+The inputs are crops of the bundled photo and video (``demo/``), cut as the demo cuts them.
 The network is the backbone and head (no SMPL-X layer) unless ``--body-model-dir`` is
-given, which adds the decoding (rotations, camera, SMPL-X) to both sides.
+given, which adds the decoding (rotations, camera, SMPL-X) to every side, and then reports
+next to each low precision its deviation from fp32 at equal weights (vertices and joints in
+mm, rotations in degrees); ``--checkpoint`` (with ``--config``) measures it with your
+weights instead of random ones.
 
 Measured (docs/benchmarks.md has the details and the operator profile):
 
@@ -34,38 +39,59 @@ The x1.2 target is met for S and not for B. About 80% of B's time is in fp32 lin
 layers, which are the same GEMMs on both sides and run at the machine's matmul rate. So
 fused attention and the removed copies and dead work can give at most about x1.1 there.
 
+Lower precisions go past that limit. On a 2-vCPU AMD EPYC (Zen 5: AVX512-BF16 and VNNI, no
+AMX), loaded, 1 thread, batch 8, SMPL-X decoding included: int8 (what ``auto`` picks there)
+x3.08 to x4.42 over the official fp32 forward for B and x3.50 for H, bf16 x2.44 to x5.16;
+the deviations from fp32 are in docs/benchmarks.md.
+
 Example (small, for a shared CPU)::
 
     python tools/analysis_tools/benchmark_model.py --sizes s --batch-sizes 8 --iters 3
-    python tools/analysis_tools/benchmark_model.py --sizes s b --batch-sizes 8 --dtypes fp32 \
+    python tools/analysis_tools/benchmark_model.py --sizes s b --batch-sizes 8 --precision fp32 \
         --compare-official --body-model-dir ../shared/fixtures/body_models --iters 12
+    python tools/analysis_tools/benchmark_model.py --sizes s b h --batch-sizes 1 8 \
+        --precision fp32 bf16 int8 auto --compare-official \
+        --body-model-dir ../shared/fixtures/body_models --iters 3 --warmup 1
 """
 
 import argparse
 import contextlib
+import copy
 import glob
 import os
 import os.path as osp
 import platform
+import re
 import statistics
 import tempfile
 import time
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from smplestx.models.utils.precision import (
+    PRECISIONS,
+    apply_precision,
+    describe_cpu,
+    resolve_precision,
+)
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SIZES = ('tiny', 's', 'b', 'l', 'h')
-DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16}
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--sizes', nargs='+', default=['s'], choices=SIZES)
+    parser.add_argument('--config', help='time this config instead of --sizes')
+    parser.add_argument('--checkpoint', help='weights for --config (default: random weights)')
     parser.add_argument('--batch-sizes', nargs='+', type=int, default=[1, 8, 32])
-    parser.add_argument('--dtypes', nargs='+', default=['fp32', 'bf16'], choices=list(DTYPES))
+    parser.add_argument('--precision', nargs='+', default=['fp32'], choices=PRECISIONS,
+                        help='inference precisions to time (auto: the fastest this device '
+                        'supports; each low precision also gets its deviation from fp32 with '
+                        '--body-model-dir)')
     parser.add_argument('--iters', type=int, default=10, help='timed iterations')
     parser.add_argument('--warmup', type=int, default=2, help='untimed iterations')
     parser.add_argument('--devices', nargs='+', default=None,
@@ -73,7 +99,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     parser.add_argument('--attn-impl', default='sdpa', choices=('sdpa', 'explicit'))
     parser.add_argument('--compare-official', action='store_true',
-                        help='time ours against the official-forward reference, interleaved')
+                        help='time every precision against the official-forward reference '
+                        '(fp32), interleaved')
     parser.add_argument('--body-model-dir', default=None,
                         help='SMPL-X folder; when given, decoding and SMPL-X are timed too')
     parser.add_argument('--profile', type=int, default=0, metavar='ROWS',
@@ -94,6 +121,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.onnxruntime and not args.body_model_dir:
         parser.error('--onnxruntime needs --body-model-dir (the exported graph includes the '
                      'camera and the SMPL-X layer)')
+    if args.checkpoint and not args.config:
+        parser.error('--checkpoint needs the --config of its model')
     return args
 
 
@@ -105,26 +134,16 @@ def config_path(size: str, config_dir: str) -> str:
     return matches[0]
 
 
-def build_model(size: str, args: argparse.Namespace) -> torch.nn.Module:
-    """Build the estimator of ``size`` (random weights, eval mode)."""
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
+def build_model(config: str, args: argparse.Namespace) -> torch.nn.Module:
+    """Build the fp32 estimator of ``config`` (random weights or ``--checkpoint``), eval mode."""
+    from smplestx.apis import init_model
 
-    from smplestx.registry import MODELS
-
-    cfg = Config.fromfile(config_path(size, args.config_dir))
-    init_default_scope('smplestx')
-    model_cfg = cfg.model
-    model_cfg.init_cfg = None
-    model_cfg.backbone.init_cfg = None
-    model_cfg.backbone.attn_impl = args.attn_impl
-    model_cfg.head.attn_impl = args.attn_impl
-    model_cfg.head.loss = None
-    if args.body_model_dir:
-        model_cfg.head.body_model.body_model_dir = args.body_model_dir
-    else:
-        model_cfg.head.body_model = None
-    return MODELS.build(model_cfg).eval()
+    options = {'model.backbone.attn_impl': args.attn_impl,
+               'model.head.attn_impl': args.attn_impl, 'model.head.loss': None}
+    if not args.body_model_dir:
+        options['model.head.body_model'] = None
+    return init_model(config, args.checkpoint, 'cpu', cfg_options=options,
+                      body_model_dir=args.body_model_dir, seed=0, precision='fp32')
 
 
 def our_forward(model: torch.nn.Module, decode: bool) -> Callable[[torch.Tensor], object]:
@@ -140,14 +159,14 @@ def our_forward(model: torch.nn.Module, decode: bool) -> Callable[[torch.Tensor]
 
 
 def reference_forward(model: torch.nn.Module, decode: bool) -> Callable[[torch.Tensor], object]:
-    """The official-forward reference with our model's weights."""
+    """The official-forward reference sharing our fp32 model's weights."""
     from smplestx.testing.official_reference import OfficialReferenceNet, official_decode
 
     backbone, head = model.backbone, model.head
     ref = OfficialReferenceNet(backbone.embed_dim, len(backbone.blocks),
                                backbone.blocks[0].attn.num_heads,
                                dim_out=head.token_conv.out_features)
-    ref.load_smplestx_state_dict(model.state_dict())
+    ref.load_smplestx_state_dict(model.state_dict(), share=True)
     ref.eval()
 
     def run(img: torch.Tensor) -> object:
@@ -172,14 +191,35 @@ def onnxruntime_forward(model: torch.nn.Module, out_dir: str) -> Callable[[torch
     return run
 
 
-@contextlib.contextmanager
-def autocast(device: str, dtype: torch.dtype) -> Iterator[None]:
-    """bf16 autocast on ``device`` (nothing for fp32)."""
-    if dtype == torch.float32:
-        yield
-        return
-    with torch.autocast(device_type=torch.device(device).type, dtype=dtype):
-        yield
+def precision_variants(model: torch.nn.Module, names: Sequence[str], device: str
+                       ) -> List[Tuple[str, torch.nn.Module]]:
+    """``(label, model)`` per requested precision that ``device`` runs, converted once.
+
+    fp32 is the model itself; the others are converted copies. ``auto`` is labelled with
+    what it picked (``auto=bf16``) and shares that mode's model when both are asked for.
+    """
+    variants: Dict[str, Tuple[str, torch.nn.Module]] = {}
+    for name in names:
+        try:
+            choice = resolve_precision(name, device)
+        except ValueError as err:
+            print(f'  {device}: {name} skipped: {err}', flush=True)
+            continue
+        if choice.name in variants:
+            if name == 'auto':
+                label, converted = variants[choice.name]
+                variants[choice.name] = (f'{label}(auto)', converted)
+            continue
+        if choice.name == 'fp32':
+            converted = model
+        else:
+            converted = copy.deepcopy(model).cpu()
+            apply_precision(converted, choice)
+            converted.to(device)
+        label = f'auto={choice.name}' if name == 'auto' else choice.name
+        print(f'  {device}: {label}: {choice.describe()}', flush=True)
+        variants[choice.name] = (label, converted)
+    return list(variants.values())
 
 
 def sync(device: str) -> None:
@@ -188,12 +228,11 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def time_once(fn: Callable, img: torch.Tensor, device: str,
-              dtype: torch.dtype) -> Tuple[float, float]:
+def time_once(fn: Callable, img: torch.Tensor, device: str) -> Tuple[float, float]:
     """Wall-clock and process CPU seconds of one call."""
     sync(device)
     start, cpu_start = time.perf_counter(), time.process_time()
-    with torch.inference_mode(), autocast(device, dtype):
+    with torch.inference_mode():
         fn(img)
     sync(device)
     return time.perf_counter() - start, time.process_time() - cpu_start
@@ -215,41 +254,84 @@ def devices(args: argparse.Namespace) -> List[str]:
     return ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
 
 
-def benchmark(size: str, args: argparse.Namespace) -> List[Dict]:
+def input_batch(batch: int, device: str) -> torch.Tensor:
+    """(B, 3, 512, 384) float crops in [0, 1] from the bundled photo and video."""
+    from smplestx.evaluation.functional.precision_deviation import demo_crops
+
+    return (demo_crops(batch, REPO).float() / 255).to(device)
+
+
+def print_deviations(variants: Sequence[Tuple[str, torch.nn.Module]], img: torch.Tensor,
+                     row: Dict) -> None:
+    """Add each low precision's deviation from fp32 (equal weights, same crops) to ``row``."""
+    from smplestx.evaluation.functional.precision_deviation import (
+        format_deviation,
+        output_deviation,
+    )
+
+    reference = next((m for label, m in variants if label.startswith('fp32')), None)
+    if reference is None:
+        print('    (no fp32 side: deviations need --precision fp32 too)')
+        return
+    with torch.inference_mode():
+        ref_out = {k: v.float().cpu() for k, v in our_forward(reference, True)(img).items()}
+        for label, model in variants:
+            if model is reference:
+                continue
+            out = {k: v.float().cpu() for k, v in our_forward(model, True)(img).items()}
+            dev = output_deviation(ref_out, out)
+            row[f'{label}_deviation'] = dev
+            print(f'    {label} vs fp32: {format_deviation(dev)}', flush=True)
+        # How sensitive these weights are: fp32 math with every weight rounded to bf16 (what
+        # a converter --dtype bf16 file gives in fp32).
+        rounded = copy.deepcopy(reference)
+        for param in rounded.parameters():
+            param.copy_(param.bfloat16().float())
+        out = {k: v.float().cpu() for k, v in our_forward(rounded, True)(img).items()}
+        del rounded
+        dev = output_deviation(ref_out, out)
+        row['bf16_file_deviation'] = dev
+        print(f'    fp32, weights of a --dtype bf16 file: {format_deviation(dev)}', flush=True)
+
+
+def benchmark(size: str, config: str, args: argparse.Namespace) -> List[Dict]:
     """Throughput rows of one size."""
-    model = build_model(size, args)
+    model = build_model(config, args)
     decode = bool(args.body_model_dir)
     params = sum(p.numel() for p in model.parameters())
     flops = count_flops(our_forward(model, decode), 'cpu')
+    weights = 'checkpoint ' + args.checkpoint if args.checkpoint else 'random weights'
     print(f'[{size}] params {params:,} ({params / 1e6:.1f}M), {flops / 1e9:.2f} GFLOPs/crop '
-          f'({"with" if decode else "without"} SMPL-X decoding)')
+          f'({"with" if decode else "without"} SMPL-X decoding), {weights}', flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         ort_run = onnxruntime_forward(model, tmp) if args.onnxruntime else None
     for device in devices(args):
         model.to(device)
-        ours = our_forward(model, decode)
+        variants = precision_variants(model, args.precision, device)
         ref = reference_forward(model, decode) if args.compare_official else None
         extra = [('onnxruntime', ort_run)] if ort_run and device == 'cpu' else []
         if ref is not None:
             ref.module.to(device)
         if args.compile:
-            compile_frozen(model.backbone)
-            compile_frozen(model.head)
+            for _, variant in variants:
+                compile_frozen(variant.backbone)
+                compile_frozen(variant.head)
         if args.compile_official and ref is not None:
             compile_frozen(ref.module)
-        for dtype_name in args.dtypes:
-            dtype = DTYPES[dtype_name]
-            for batch in args.batch_sizes:
-                img = torch.rand(batch, 3, 512, 384, device=device)
-                rows.append(time_size(size, device, dtype_name, dtype, batch, img, ours, ref,
-                                      args, extra if dtype == torch.float32 else ()))
-                if args.profile and device == 'cpu' and dtype == torch.float32:
-                    profile_forward(f'ours, bs{batch}', ours, img, args.profile)
-                    if ref is not None:
-                        profile_forward(f'official, bs{batch}', ref, img, args.profile)
-        if ref is not None:
-            ref.module.to('cpu')
+        sides = [(label, our_forward(m, decode)) for label, m in variants] + extra
+        for batch in args.batch_sizes:
+            img = input_batch(batch, device)
+            row = time_size(size, device, batch, img, sides, ref, args)
+            if decode:
+                print_deviations(variants, img, row)
+            rows.append(row)
+            if args.profile and device == 'cpu':
+                for label, fn in sides:
+                    profile_forward(f'{label}, bs{batch}', fn, img, args.profile)
+                if ref is not None:
+                    profile_forward(f'official, bs{batch}', ref, img, args.profile)
+        del variants, sides, ref
         model.to('cpu')
     return rows
 
@@ -263,67 +345,93 @@ def compile_frozen(module: torch.nn.Module) -> None:
     module.forward = torch.compile(module.forward, dynamic=False, options={'freezing': True})
 
 
-def time_size(size: str, device: str, dtype_name: str, dtype: torch.dtype, batch: int,
-              img: torch.Tensor, ours: Callable, ref: Optional[Callable],
-              args: argparse.Namespace,
-              extra: Sequence[Tuple[str, Callable]] = ()) -> Dict:
-    """Time ours (and the reference, interleaved) on one batch; print and return a row.
+def time_size(size: str, device: str, batch: int, img: torch.Tensor,
+              sides: Sequence[Tuple[str, Callable]], ref: Optional[Callable],
+              args: argparse.Namespace) -> Dict:
+    """Time every side (and the reference) on one batch, interleaved; print and return a row.
 
-    With the reference, every iteration runs both, in alternating order (ours first on
-    even iterations, the reference first on odd ones), so that slow drifts of a shared
-    machine hit both alike. The row holds the median wall time per side, the ratio of
-    the medians (``speedup``), the median of the per-iteration ratios (``pair_speedup``)
-    and the same ratio in process CPU time (``cpu_speedup``). ``extra`` sides (e.g.
-    ``onnxruntime``) join the rotation, and get ``<name>_speedup`` against the reference.
+    Every iteration runs every side; the order rotates by one each iteration and is
+    reversed on odd ones, so that slow drifts of a shared machine hit all sides alike. The
+    row holds the median wall time per side (``<label>_s``), and with the reference each
+    side's ratio of the medians (``<label>_speedup``), the median of its per-iteration
+    ratios (``<label>_pair_speedup``) and the same ratio in process CPU time
+    (``<label>_cpu_speedup``).
     """
-    fns: List[Tuple[str, Callable]] = [('ours', ours)] + ([('official', ref)] if ref else [])
-    fns += list(extra)
+    fns: List[Tuple[str, Callable]] = list(sides) + ([('official', ref)] if ref else [])
     for _ in range(args.warmup):
         for _, fn in fns:
-            time_once(fn, img, device, dtype)
+            time_once(fn, img, device)
     wall: Dict[str, List[float]] = {name: [] for name, _ in fns}
     cpu: Dict[str, List[float]] = {name: [] for name, _ in fns}
     for i in range(args.iters):
-        order = fns if len(fns) < 3 else fns[i % len(fns):] + fns[:i % len(fns)]
+        order = fns[i % len(fns):] + fns[:i % len(fns)]
         for name, fn in (order if i % 2 == 0 else order[::-1]):
-            seconds, cpu_seconds = time_once(fn, img, device, dtype)
+            seconds, cpu_seconds = time_once(fn, img, device)
             wall[name].append(seconds)
             cpu[name].append(cpu_seconds)
-    row = dict(size=size, device=device, dtype=dtype_name, batch=batch,
-               threads=torch.get_num_threads(), iters=args.iters)
-    text = f'  {device:4s} {dtype_name} bs{batch:<3d}'
+    row = dict(size=size, device=device, batch=batch, threads=torch.get_num_threads(),
+               iters=args.iters)
+    print(f'  {device} bs{batch} ({args.iters} interleaved iterations):', flush=True)
     for name, samples in wall.items():
         med = statistics.median(samples)
         row[f'{name}_s'] = med
         row[f'{name}_crops_per_s'] = batch / med
         row[f'{name}_cpu_s'] = statistics.median(cpu[name])
-        text += f' {name}: {batch / med:8.2f} crops/s ({med * 1e3:.1f} ms)'
-    if ref is not None:
-        row['speedup'] = row['official_s'] / row['ours_s']
-        row['pair_speedup'] = statistics.median(
-            theirs / mine for mine, theirs in zip(wall['ours'], wall['official']))
-        row['cpu_speedup'] = row['official_cpu_s'] / row['ours_cpu_s']
-        text += (f'  speed-up x{row["speedup"]:.3f} (per-pair median '
-                 f'x{row["pair_speedup"]:.3f}, CPU time x{row["cpu_speedup"]:.3f})')
-        for name, _ in extra:
-            row[f'{name}_speedup'] = row['official_s'] / row[f'{name}_s']
-            text += f'  {name} speed-up x{row[f"{name}_speedup"]:.3f}'
-
-    print(text, flush=True)
+        text = f'    {name:12s} {batch / med:8.2f} crops/s ({med * 1e3:9.1f} ms)'
+        if ref is not None and name != 'official':
+            speedup = statistics.median(wall['official']) / med
+            pair = statistics.median(theirs / mine
+                                     for mine, theirs in zip(samples, wall['official']))
+            cpu_speedup = statistics.median(cpu['official']) / row[f'{name}_cpu_s']
+            row.update({f'{name}_speedup': speedup, f'{name}_pair_speedup': pair,
+                        f'{name}_cpu_speedup': cpu_speedup})
+            text += (f'  x{speedup:.2f} over official fp32 (per-pair median x{pair:.2f}, '
+                     f'CPU time x{cpu_speedup:.2f})')
+        print(text, flush=True)
     return row
 
 
+def onednn_isa() -> str:
+    """The instruction set oneDNN dispatches to, from its verbose header (one bf16 matmul)."""
+    with tempfile.TemporaryFile(mode='w+b') as capture:
+        saved = os.dup(1)
+        try:
+            os.dup2(capture.fileno(), 1)
+            with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON), \
+                    torch.inference_mode():
+                torch.nn.functional.linear(torch.ones(16, 64, dtype=torch.bfloat16),
+                                           torch.ones(32, 64, dtype=torch.bfloat16))
+            torch.cpu.synchronize()
+        finally:
+            with contextlib.suppress(OSError):
+                os.fsync(1)
+            os.dup2(saved, 1)
+            os.close(saved)
+        capture.seek(0)
+        text = capture.read().decode('utf-8', 'replace')
+    isa = re.search(r'isa:([^\n]+)', text)
+    kernel = re.search(r'exec,cpu,(?:inner_product|matmul),([^,]+)', text)
+    if not isa:
+        return 'oneDNN verbose gave no ISA line'
+    return f'{isa.group(1).strip()}; bf16 linear kernel: ' + (kernel.group(1) if kernel else '?')
+
+
 def describe_environment() -> str:
-    """One line naming the torch version, threads, CPU and current load."""
-    cpu_name = platform.processor() or platform.machine()
-    if osp.exists('/proc/cpuinfo'):
-        with open('/proc/cpuinfo') as f:
-            names = [line.split(':', 1)[1].strip() for line in f
-                     if line.startswith('model name')]
-        cpu_name = names[0] if names else cpu_name
+    """Lines naming torch, threads, the CPU (model, features, kernels) and the current load."""
     load = ', '.join(f'{x:.1f}' for x in os.getloadavg()) if hasattr(os, 'getloadavg') else '?'
-    return (f'torch {torch.__version__}, {torch.get_num_threads()} threads, {cpu_name} '
-            f'({os.cpu_count()} logical CPUs), load average {load}')
+    config = torch.__config__.show()
+    libs = [m.group(0).strip() for m in re.finditer(
+        r'(Intel\(R\) MKL-DNN v[\d.]+|oneDNN v[\d.]+|Math Kernel Library Version [\w.-]+)',
+        config)]
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else \
+        'no GPU: the GPU precision paths (bf16/fp16 weights on cuda) are not run'
+    return '\n'.join((
+        f'torch {torch.__version__} ({platform.python_implementation()} '
+        f'{platform.python_version()}), {torch.get_num_threads()} threads, '
+        f'{os.cpu_count()} logical CPUs, load average {load}',
+        f'CPU: {describe_cpu()}',
+        f'libraries: {", ".join(libs) or "?"}; oneDNN ISA: {onednn_isa()}',
+        f'GPU: {gpu}'))
 
 
 def profile_forward(name: str, fn: Callable, img: torch.Tensor, rows: int) -> None:
@@ -344,9 +452,11 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict]:
     if args.threads:
         torch.set_num_threads(args.threads)
     print(describe_environment(), flush=True)
+    targets = [(osp.basename(args.config), args.config)] if args.config else \
+        [(size, config_path(size, args.config_dir)) for size in args.sizes]
     rows = []
-    for size in args.sizes:
-        rows.extend(benchmark(size, args))
+    for size, config in targets:
+        rows.extend(benchmark(size, config, args))
     return rows
 
 

@@ -1,10 +1,16 @@
 """Convert an official SMPLest-X checkpoint (``.pth.tar``) into a smplestx checkpoint.
 
-Reads only ``network`` (``epoch`` and ``optimizer`` are dropped), renames
-``module.encoder.*`` -> ``backbone.*`` and ``module.decoder.*`` -> ``head.*`` and writes
-``{'state_dict': ..., 'meta': ...}`` atomically. With ``--config`` the model is built from
-the config (on the meta device, without the SMPL-X body model, whose buffers are not
-checkpointed) and the converted weights are loaded strictly before anything is written.
+Reads only ``network`` (the file is memory-mapped: ``epoch`` and the optimizer state, two
+thirds of the released file, are never read), renames ``module.encoder.*`` ->
+``backbone.*`` and ``module.decoder.*`` -> ``head.*`` and writes the weights-only
+``{'state_dict': ..., 'meta': ...}`` atomically. With ``--weights-only`` a Runner (MMEngine)
+checkpoint is accepted too and reduced to its weights (optimizer, schedulers and message hub
+dropped). ``--dtype bf16|fp16`` stores the weights in half precision (half the size); such
+a file loads into an fp32 model (converted on load) or as it is in that precision, and with
+``--config`` the tool measures and prints how far the outputs move on crops of the bundled
+photo and video. With ``--config`` the model is also built from the config (on the meta
+device, without the SMPL-X body model, whose buffers are not checkpointed) and the converted
+weights are loaded strictly before anything is written.
 
 Example::
 
@@ -14,12 +20,9 @@ Example::
 """
 
 import argparse
-import os
 import os.path as osp
-import pickle
-import tempfile
-import zipfile
-from typing import Any, Dict, Optional
+import re
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import torch
 
@@ -32,10 +35,12 @@ from smplestx.models.utils.checkpoint_conversion import (
     official_network,
     validate_state_dict,
 )
-from smplestx.utils.checkpoint import mmengine_safe_globals
 from smplestx.utils.cli import run_tool
-from smplestx.utils.io import file_sha256
+from smplestx.utils.io import atomic_path, file_sha256
 from smplestx.version import __version__
+
+#: ``--dtype`` choices.
+DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
 
 def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
@@ -44,7 +49,14 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     parser.add_argument('src', help='official checkpoint (e.g. smplest_x_h.pth.tar)')
     parser.add_argument('dst', help='output file for the smplestx checkpoint')
     parser.add_argument('--config', help='smplestx config to verify the converted weights '
-                        'against (strict load)')
+                        'against (strict load) and, with --dtype, to measure the deviation')
+    parser.add_argument('--weights-only', action='store_true',
+                        help='also accept a Runner (MMEngine) checkpoint and keep only its '
+                        'weights (official checkpoints are always reduced to their weights)')
+    parser.add_argument('--dtype', choices=tuple(DTYPES), default='fp32',
+                        help='store the weights in this precision (bf16/fp16: half the size)')
+    parser.add_argument('--body-model-dir', help='SMPL-X folder for the deviation measurement '
+                        '(default: the config\'s or $SMPLESTX_BODY_MODELS)')
     return parser.parse_args(argv)
 
 
@@ -59,36 +71,42 @@ def verify_with_config(state_dict: Dict[str, Any], config: str, source: str) -> 
     Raises:
         CheckpointMismatchError: If keys or shapes differ.
     """
-    from mmengine.registry import init_default_scope
+    from smplestx.apis.inference import build_meta_network
 
-    from smplestx.apis.inference import load_config, model_skeleton
-
-    cfg = load_config(config)
-    init_default_scope(cfg.get('default_scope', 'smplestx'))
-    model = model_skeleton(cfg.model)
+    model = build_meta_network(config)
     validate_state_dict(state_dict, model.state_dict(), source=source)
     model.load_state_dict(state_dict, strict=True, assign=True)
 
 
-def _already_converted(src: str) -> CheckpointFormatError:
-    return CheckpointFormatError(
-        f'{src} is already an smplestx checkpoint (backbone.*/head.* weights), not an official '
-        f'one: it needs no conversion; give it to tools/test.py, the demo, init_model or '
-        f'load_from as it is')
+def read_state_dict(src: str, weights_only: bool) -> Tuple[Dict[str, Any], Optional[int]]:
+    """The smplestx state dict of ``src`` (memory-mapped) and its epoch, if recorded.
+
+    Raises:
+        CheckpointFormatError: If ``src`` is not an official checkpoint (saying so plainly
+            when it is already an smplestx one, which needs no conversion unless
+            ``weights_only`` asks to reduce it to its weights).
+    """
+    obj = load_torch_file(src, mmap=True, mmengine_globals=True)
+    if is_official_checkpoint(obj):
+        epoch = obj.get('epoch')
+        return convert_official_state_dict(official_network(obj)), \
+            epoch if isinstance(epoch, int) else None
+    if is_smplestx_checkpoint(obj):
+        if weights_only and isinstance(obj.get('state_dict'), Mapping):
+            epoch = (obj.get('meta') or {}).get('epoch')
+            state_dict = {re.sub(r'^module\.', '', k): v for k, v in obj['state_dict'].items()}
+            return state_dict, epoch if isinstance(epoch, int) else None
+        raise CheckpointFormatError(
+            f'{src} is already an smplestx checkpoint (backbone.*/head.* weights), not an '
+            f'official one: it needs no conversion; give it to tools/test.py, the demo, '
+            f'init_model or load_from as it is (--weights-only reduces a Runner checkpoint '
+            f'to its weights)')
+    raise CheckpointFormatError(f"{src} is not an official SMPLest-X checkpoint (no "
+                                f"'network' entry or module.encoder.* keys)")
 
 
-def _is_training_checkpoint(src: str) -> bool:
-    """Whether ``src`` is an smplestx checkpoint with MMEngine's training state in ``meta``."""
-    try:
-        with mmengine_safe_globals(src):
-            obj = torch.load(src, map_location='cpu', weights_only=True, mmap=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError,
-            zipfile.BadZipFile):
-        return False  # not one of ours: the first error stands
-    return is_smplestx_checkpoint(obj)
-
-
-def convert(src: str, dst: str, config: Optional[str] = None) -> Dict[str, Any]:
+def convert(src: str, dst: str, config: Optional[str] = None, weights_only: bool = False,
+            dtype: str = 'fp32') -> Dict[str, Any]:
     """Convert ``src`` into ``dst``; see the module docstring.
 
     Returns:
@@ -98,49 +116,60 @@ def convert(src: str, dst: str, config: Optional[str] = None) -> Dict[str, Any]:
         CheckpointFormatError: If ``src`` is not an official checkpoint (saying so plainly
             when it is already an smplestx one).
     """
-    try:
-        obj = load_torch_file(src)
-    except CheckpointFormatError:
-        if _is_training_checkpoint(src):
-            raise _already_converted(src) from None
-        raise
-    if not is_official_checkpoint(obj):
-        if is_smplestx_checkpoint(obj):
-            raise _already_converted(src)
-        raise CheckpointFormatError(f"{src} is not an official SMPLest-X checkpoint (no "
-                                    f"'network' entry or module.encoder.* keys)")
-    state_dict = convert_official_state_dict(official_network(obj))
+    state_dict, epoch = read_state_dict(src, weights_only)
     if config is not None:
         verify_with_config(state_dict, config, source=src)
+    target = DTYPES[dtype]
+    state_dict = {k: v.to(target) if torch.is_tensor(v) and v.is_floating_point() else v
+                  for k, v in state_dict.items()}
     meta = dict(
         smplestx_version=__version__,
         converted_from=osp.basename(src),
         source_sha256=file_sha256(src),
-        source_epoch=obj.get('epoch') if isinstance(obj.get('epoch'), int) else None,
+        source_epoch=epoch,
         config=osp.basename(config) if config else None,
+        dtype=dtype,
         num_tensors=len(state_dict),
-        num_params=int(sum(t.numel() for t in state_dict.values())),
+        num_params=int(sum(t.numel() for t in state_dict.values() if torch.is_tensor(t))),
     )
-    out_dir = osp.dirname(osp.abspath(dst))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(dst) + '.', suffix='.tmp', dir=out_dir)
-    os.close(fd)
-    try:
+    with atomic_path(dst) as tmp:
         torch.save({'state_dict': state_dict, 'meta': meta}, tmp)
-        os.replace(tmp, dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
     return meta
+
+
+def measure_deviation(src: str, dst: str, config: str, body_model_dir: Optional[str],
+                      crops: int = 8) -> str:
+    """One line: how far the outputs of ``dst`` (loaded in fp32) are from those of ``src``."""
+    from smplestx.apis import init_model
+    from smplestx.evaluation.functional.precision_deviation import (
+        demo_crops,
+        format_deviation,
+        output_deviation,
+    )
+    from smplestx.utils.body_model_files import BodyModelFilesError
+
+    try:
+        original = init_model(config, src, body_model_dir=body_model_dir)
+    except BodyModelFilesError as err:
+        return f'deviation not measured (pass --body-model-dir): {err}'
+    converted = init_model(config, dst, body_model_dir=body_model_dir)
+    with torch.no_grad():
+        inputs = original.data_preprocessor(dict(inputs=demo_crops(crops)))['inputs']
+        dev = output_deviation(original(inputs, mode='tensor'),
+                               converted(inputs, mode='tensor'))
+    return f'deviation from the original on {crops} demo crops: {format_deviation(dev)}'
 
 
 def main(argv: Optional[list] = None) -> int:
     """Entry point; returns 0 (a bad input exits with one ``error:`` line, status 2)."""
     args = parse_args(argv)
-    meta = convert(args.src, args.dst, args.config)
+    meta = convert(args.src, args.dst, args.config, args.weights_only, args.dtype)
     verified = f', verified against {args.config}' if args.config else ''
     print(f'wrote {args.dst}: {meta["num_tensors"]} tensors, {meta["num_params"]:,} '
-          f'parameters{verified}')
+          f'{args.dtype} parameters, {osp.getsize(args.dst) / 1e6:.1f} MB{verified}')
+    if args.dtype != 'fp32':
+        print(measure_deviation(args.src, args.dst, args.config, args.body_model_dir)
+              if args.config else 'pass --config to measure the deviation this dtype causes')
     return 0
 
 

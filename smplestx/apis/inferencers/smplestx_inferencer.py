@@ -114,6 +114,9 @@ class SMPLestXInferencer(BaseInferencer):
         min_box_size: Minimum (width, height) of a person box in pixels.
         max_people: Keep at most this many people per frame.
         show_progress: Show a progress bar in :meth:`__call__`.
+        precision: Inference precision (``'fp32'``, ``'bf16'``, ``'fp16'``, ``'int8'`` or
+            ``'auto'``, see :mod:`smplestx.models.utils.precision`); ``None`` uses the
+            config's ``precision`` key (fp32 when absent).
     """
 
     preprocess_kwargs: set = {'boxes'}
@@ -126,8 +129,9 @@ class SMPLestXInferencer(BaseInferencer):
                  boxes: BoxesSpec = None, body_model_dir: Optional[str] = None,
                  seed: Optional[int] = 0, score_thr: float = 0.0,
                  min_box_size: Sequence[float] = (1, 1), max_people: Optional[int] = None,
-                 show_progress: bool = False) -> None:
+                 show_progress: bool = False, precision: Optional[str] = None) -> None:
         self.body_model_dir = body_model_dir
+        self.precision = precision
         self.seed = seed
         self.score_thr = score_thr
         self.min_box_size = tuple(min_box_size)
@@ -144,7 +148,7 @@ class SMPLestXInferencer(BaseInferencer):
     # ------------------------------------------------------------------ setup
     def _init_model(self, cfg: Config, weights: Optional[str], device: str = 'cpu') -> nn.Module:
         return init_model(cfg, weights, device, body_model_dir=self.body_model_dir,
-                          seed=None if weights else self.seed)
+                          seed=None if weights else self.seed, precision=self.precision)
 
     def _init_pipeline(self, cfg: Config) -> Callable:
         steps = cfg.get('inference_pipeline', None) or [dict(step) for step in DEFAULT_PIPELINE]

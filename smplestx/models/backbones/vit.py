@@ -265,7 +265,9 @@ class ViT(BaseModule):
             raise ValueError(f'ViT expects input of size {self.img_size}, got '
                              f'{tuple(x.shape[-2:])}')
         batch = x.shape[0]
-        patches, (grid_h, grid_w) = self.patch_embed(x)
+        # Low-precision inference (smplestx.models.utils.precision) casts the weights; the
+        # input follows them (a no-op in fp32).
+        patches, (grid_h, grid_w) = self.patch_embed(x.to(self.pos_embed.dtype))
         patches = patches + self.pos_embed[:, 1:] + self.pos_embed[:, :1]
         tokens = torch.cat((self.task_tokens.expand(batch, -1, -1), patches), dim=1)
         for block in self.blocks:

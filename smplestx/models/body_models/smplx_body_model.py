@@ -48,6 +48,17 @@ def make_buffers_non_persistent(module: nn.Module) -> None:
             sub.register_buffer(name, tensor, persistent=False)
 
 
+def file_backed_device() -> torch.device:
+    """Where to build buffers read from model files: the default device, but never meta.
+
+    :func:`smplestx.apis.init_model` builds the network on the meta device, so that weights
+    a checkpoint replaces are never initialised; the body model's buffers come from files,
+    not from checkpoints, so they are built for real (on the CPU) even then.
+    """
+    default = torch.get_default_device()
+    return torch.device('cpu') if default.type == 'meta' else default
+
+
 def _check_gender(gender: str) -> str:
     if gender.lower() not in _GENDERS:
         raise ValueError(f'gender must be one of {_GENDERS}, got {gender!r}')
@@ -85,10 +96,11 @@ class SMPLXBodyModel(nn.Module):
         relpath = f'smplx/SMPLX_{gender}.npz'
         require_body_model_files(root, [relpath])
         check_smplx_model_file(osp.join(root, relpath))
-        self.smplx_layer = smplx.create(
-            root, 'smplx', gender=gender, use_pca=False,
-            use_face_contour=True, flat_hand_mean=False, num_betas=10,
-            num_expression_coeffs=10, **_NO_PARAMS_SMPLX)
+        with torch.device(file_backed_device()):
+            self.smplx_layer = smplx.create(
+                root, 'smplx', gender=gender, use_pca=False,
+                use_face_contour=True, flat_hand_mean=False, num_betas=10,
+                num_expression_coeffs=10, **_NO_PARAMS_SMPLX)
         make_buffers_non_persistent(self.smplx_layer)
         self._faces = np.asarray(self.smplx_layer.faces, dtype=np.int64)
         self.gender = gender.lower()
@@ -232,8 +244,9 @@ class SMPLBodyModel(nn.Module):
         data = load_pickle_safely(path)
         if not isinstance(data, dict):
             raise ValueError(f'{path} must hold a dict of SMPL arrays, got {type(data).__name__}')
-        self.smpl_layer = smplx.SMPL(path, data_struct=Struct(**data), gender=gender,
-                                     **_NO_PARAMS_SMPL)
+        with torch.device(file_backed_device()):
+            self.smpl_layer = smplx.SMPL(path, data_struct=Struct(**data), gender=gender,
+                                         **_NO_PARAMS_SMPL)
         make_buffers_non_persistent(self.smpl_layer)
         self._faces = np.asarray(self.smpl_layer.faces, dtype=np.int64)
         self.gender = gender.lower()

@@ -159,12 +159,15 @@ class SMPLXTransformerHead(BaseModule):
         """
         img_feat, task_tokens = feats
         batch = img_feat.shape[0]
-        img_tokens = img_feat.flatten(2).transpose(1, 2)
-        tokens = torch.cat((task_tokens, img_tokens), dim=1)
+        # The decoder may run in another precision than the backbone (no-ops when equal).
+        dtype = self.transformer.pos_embedding.dtype
+        img_tokens = img_feat.flatten(2).transpose(1, 2).to(dtype)
+        tokens = torch.cat((task_tokens.to(dtype), img_tokens), dim=1)
         # One contiguous copy of the context instead of one per cross-attention layer.
         context = img_tokens.contiguous()
         tokens = self.transformer(tokens, context, num_out_tokens=self.num_task_tokens)
-        tokens = self.token_conv(tokens)
+        # The readouts stay fp32 when the decoder runs in low precision (a no-op in fp32).
+        tokens = self.token_conv(tokens.to(self.token_conv.weight.dtype))
         active = set(self.active_readouts())
         raw = {}
         for name, start, count, _ in READOUTS:

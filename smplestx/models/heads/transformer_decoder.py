@@ -75,8 +75,11 @@ class SelfAttention(nn.Module):
         Returns:
             (B, num_queries or N, C).
         """
-        if num_queries is None:
+        if num_queries is None or not isinstance(self.to_qkv, nn.Linear):
+            # Also the path of a replaced projection (e.g. a quantized int8 linear, whose
+            # weight cannot be split): project all tokens, keep the first queries.
             q, k, v = self.to_qkv(x).chunk(3, dim=-1)
+            q = q if num_queries is None else q[:, :num_queries]
         else:
             # Project queries for the first tokens only; keys and values for all of them.
             inner = self.to_qkv.out_features // 3

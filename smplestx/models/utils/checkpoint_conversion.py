@@ -7,6 +7,7 @@ the same tensors ``backbone.*`` and ``head.*``, so the mapping is a pure prefix 
 The converter tool and the estimator's load hook share this module.
 """
 
+import contextlib
 import os
 import pickle
 import re
@@ -16,7 +17,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import torch
 
-from smplestx.utils.checkpoint import UnsafeCheckpointError
+from smplestx.utils.checkpoint import UnsafeCheckpointError, mmengine_safe_globals
 from smplestx.utils.checkpoint_integrity import CorruptCheckpointError, verify_checkpoint_file
 
 #: Official top-level prefix -> smplestx prefix (after ``module.`` is stripped).
@@ -69,13 +70,15 @@ def is_smplestx_checkpoint(obj: Any) -> bool:
     """Whether ``obj`` is a checkpoint of this project (MMEngine layout, smplestx names).
 
     True for a dict whose ``state_dict`` (or the dict itself) has ``backbone.*`` or
-    ``head.*`` keys: a training checkpoint, a converted or a published one.
+    ``head.*`` keys (also behind a wrapper's ``module.``): a training checkpoint, a converted
+    or a published one.
     """
     if not isinstance(obj, Mapping):
         return False
     state = obj.get('state_dict', obj)
     return isinstance(state, Mapping) and any(
-        isinstance(k, str) and k.startswith(_SMPLESTX_PREFIXES) for k in state)
+        isinstance(k, str) and re.sub(r'^module\.', '', k).startswith(_SMPLESTX_PREFIXES)
+        for k in state)
 
 
 def official_network(obj: Mapping) -> Mapping:
@@ -217,11 +220,21 @@ def check_torch_file(path: Union[str, os.PathLike]) -> str:
     return path
 
 
-def load_torch_file(path: Union[str, os.PathLike]) -> Any:
+def load_torch_file(path: Union[str, os.PathLike], mmap: bool = True,
+                    mmengine_globals: bool = False) -> Any:
     """Load a torch file with ``weights_only=True`` on the CPU, with one-line errors.
+
+    With ``mmap`` (the default) a zip-format file is memory-mapped: tensors are read from
+    disk only when used, so the optimizer state of a training checkpoint (two thirds of
+    the released SMPLest-X file) is never read into memory. Legacy (non-zip) files are
+    read whole. The tensors of a mapped file share its pages until they are copied, and
+    writing to them changes only this process's copy (a private mapping).
 
     Args:
         path: The file.
+        mmap: Memory-map zip-format files.
+        mmengine_globals: Also allow the few non-tensor objects of an MMEngine
+            checkpoint's ``meta`` (see :func:`smplestx.utils.checkpoint.mmengine_safe_globals`).
 
     Returns:
         The loaded object.
@@ -230,10 +243,17 @@ def load_torch_file(path: Union[str, os.PathLike]) -> Any:
         FileNotFoundError: If the file does not exist.
         CheckpointFormatError: If it is not a torch checkpoint, or holds Python objects
             that only full unpickling would restore (never done silently).
+        UnsafeCheckpointError: With ``mmengine_globals``, if it holds a global outside the
+            MMEngine allowlist.
     """
     path = check_torch_file(path)
+    allow = mmengine_safe_globals(path) if mmengine_globals else contextlib.nullcontext()
     try:
-        return torch.load(path, map_location='cpu', weights_only=True)
+        with allow:
+            return torch.load(path, map_location='cpu', weights_only=True,
+                              mmap=mmap and zipfile.is_zipfile(path))
+    except UnsafeCheckpointError:
+        raise
     except pickle.UnpicklingError as err:
         found = re.search(r'GLOBAL ([\w.]+)', str(err))
         what = f'it contains {found.group(1)}' if found else 'it holds Python objects'
