@@ -75,7 +75,8 @@ class SMPLestXRunner(Runner):
     Without CUDA, a distributed launch (``--launcher pytorch|slurm``) starts a ``gloo``
     process group (whatever ``env_cfg.dist_cfg.backend`` says) and wraps the model in
     CPU DDP, so the same config runs on GPUs and on CPU-only machines.
-    Select it with ``runner_type = 'SMPLestXRunner'`` (set in the default runtime).
+    Select it with ``runner_type = 'SMPLestXRunner'`` (set in the default runtime). The
+    demo runs on it too (:class:`~smplestx.engine.InferenceLoop`).
 
     With an :class:`~smplestx.engine.hooks.RNGStateHook`, ``save_checkpoint`` first gathers
     the RNG states of all processes, so the master's checkpoint holds every one of them.
@@ -92,7 +93,14 @@ class SMPLestXRunner(Runner):
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict],
                    model: nn.Module) -> Union[DistributedDataParallel, nn.Module]:
-        """Wrap the model for DDP; on CPUs DDP gets ``device_ids=None``."""
+        """Wrap the model for DDP; on CPUs DDP gets ``device_ids=None``.
+
+        A config key ``device`` (e.g. the demo's ``--device``) keeps a one-process run's
+        model on that device, where MMEngine would move it to the first GPU.
+        """
+        device = self.cfg.get('device')
+        if device is not None and not self.distributed and not is_model_wrapper(model):
+            return model.to(device)
         if self.distributed and not torch.cuda.is_available() and not is_model_wrapper(model):
             model_wrapper_cfg = dict(model_wrapper_cfg or dict(
                 type='MMDistributedDataParallel', broadcast_buffers=False,

@@ -5,9 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
-from smplestx.apis.frames import count_frames, input_kind, iter_frames
+from smplestx.datasets.utils.media_io import count_frames, input_kind, iter_frames
 
-DEMO = Path(__file__).resolve().parents[2] / 'demo'
+DEMO = Path(__file__).resolve().parents[3] / 'demo'
 
 
 def test_image_video_folder_and_array(tmp_path):
