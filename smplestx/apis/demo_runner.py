@@ -322,7 +322,8 @@ def plan_demo(inputs: Sequence[MediaInput], options: DemoOptions,
 def _process_device(options: DemoOptions) -> str:
     if options.launcher != 'none':
         if torch.cuda.is_available():
-            return f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'
+            local = os.environ.get('LOCAL_RANK', os.environ.get('SLURM_LOCALID', 0))
+            return f'cuda:{int(local) % torch.cuda.device_count()}'
         return 'cpu'
     if options.device:
         return options.device
@@ -448,7 +449,7 @@ def _run_runner(plan: DemoPlan, options: DemoOptions, setup: DemoSetup,
                          dist_cfg=dict(backend='nccl', timeout=DIST_TIMEOUT_S)),
             log_level='WARNING', default_scope='smplestx',
             experiment_name=f'smplestx-demo-{uuid.uuid4().hex[:8]}',
-            cfg=dict(device=device) if options.launcher == 'none' else None)
+            cfg=dict(device=device))
         runner.test()
         result = runner.test_loop.evaluator.metrics[0].summary
     finally:
@@ -460,7 +461,8 @@ def _run_runner(plan: DemoPlan, options: DemoOptions, setup: DemoSetup,
 def _log_summary(summary: DemoSummary, log: Callable[[str], None]) -> None:
     for outcome in summary.inputs:
         if outcome.status == 'failed':
-            log(f'{outcome.input}: failed: no frame could be read (see the warning above)')
+            log(f'{outcome.input}: failed: not one frame could be read (see the warning '
+                f'above); nothing was written for it')
         elif outcome.status == 'pending':
             log(f'{outcome.input}: not finished: some parts of the folder are missing')
         elif outcome.failures:

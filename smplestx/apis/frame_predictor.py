@@ -148,7 +148,7 @@ class FramePredictor:
         self._source = (make_box_source(box_source, self.max_people)
                         if box_source is not None else self.box_source)
         self._smoother = smoother
-        self._batch = batch_size or self.batch_size
+        self._batch = self.batch_size if batch_size is None else batch_size
         if self._batch < 1:
             raise ValueError(f'batch_size must be >= 1, got {self._batch}')
         self._return_samples = return_datasamples

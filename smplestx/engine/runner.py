@@ -95,11 +95,13 @@ class SMPLestXRunner(Runner):
                    model: nn.Module) -> Union[DistributedDataParallel, nn.Module]:
         """Wrap the model for DDP; on CPUs DDP gets ``device_ids=None``.
 
-        A config key ``device`` (e.g. the demo's ``--device``) keeps a one-process run's
-        model on that device, where MMEngine would move it to the first GPU.
+        A config key ``device`` (set by the demo) puts the model on that device and leaves
+        it unwrapped, also in a distributed run: every process then runs its own copy, with
+        nothing to synchronise (inference), where MMEngine would move it to the first GPU
+        and wrap it for DDP.
         """
         device = self.cfg.get('device')
-        if device is not None and not self.distributed and not is_model_wrapper(model):
+        if device is not None and not is_model_wrapper(model):
             return model.to(device)
         if self.distributed and not torch.cuda.is_available() and not is_model_wrapper(model):
             model_wrapper_cfg = dict(model_wrapper_cfg or dict(

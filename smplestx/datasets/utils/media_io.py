@@ -218,7 +218,7 @@ class SequentialVideoReader:
             if index >= start:
                 rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
                 out.frames.append(Frame(index, video_frame_name(index), rgb))
-        out.failures = _failure_runs(failed, 'frame could not be decoded')
+        out.failures = _failure_runs(failed, 'could not be decoded')
         if self._end is not None and start <= self._end and (stop is None or self._end < stop):
             out.end = self._end
             if self._end < self.num_frames:

@@ -134,6 +134,14 @@ def clear_outputs(dest: str, keep: Sequence[str] = ()) -> None:
             _remove(path)
 
 
+def _describe(failure: Mapping[str, Any]) -> str:
+    if 'file' in failure:
+        return f'an unreadable image: {failure["error"]}'
+    first, last = failure['frames']
+    frames = f'frame {first}' if first == last else f'frames {first}-{last}'
+    return f'{frames}: {failure["error"]}'
+
+
 def _remove(path: str) -> None:
     try:
         os.unlink(path)
@@ -272,9 +280,8 @@ class InferenceResultWriter(BaseMetric):
         for result in data_samples:
             self._write_frame(unit, result)
         for failure in data_batch['failures']:
-            where = failure.get('file') or f'frames {failure["frames"][0]}-{failure["frames"][1]}'
-            print_log(f'{unit.meta["path"]}: skipped {where}: {failure["error"]}',
-                      logger='current', level=30)
+            print_log(f'{unit.meta["path"]}: skipping {_describe(failure)}', logger='current',
+                      level=30)
             unit.failures.append(failure)
         if data_batch.get('video_end') is not None:
             unit.video_end = data_batch['video_end']
@@ -342,7 +349,7 @@ class InferenceResultWriter(BaseMetric):
                 self.results.append(done)
             return
         if not frames:
-            self._fail(unit.dest, meta, unit.failures, seconds)
+            self._fail(unit.dest)
             self.results.append(dict(record, status='failed'))
             return
         index_meta = self._index_meta(meta, video_rel, seconds)
@@ -365,14 +372,10 @@ class InferenceResultWriter(BaseMetric):
                       f'undecodable or missing (listed under "failures" in its index.json)',
                       logger='current', level=30)
 
-    def _fail(self, dest: str, meta: Dict[str, Any], failures: List[dict],
-              seconds: float) -> None:
+    @staticmethod
+    def _fail(dest: str) -> None:
         clear_outputs(dest)
         _rmdir(dest)
-        reason = failures[0]['error'] if failures else 'no frames'
-        if meta['kind'] == 'video' and not failures:
-            reason = 'the video has no readable frames'
-        print_log(f'{meta["path"]}: failed: {reason}', logger='current', level=40)
 
     def _index_meta(self, meta: Dict[str, Any], video_rel: Optional[str],
                     seconds: float) -> Dict[str, Any]:
@@ -416,7 +419,7 @@ class InferenceResultWriter(BaseMetric):
                       num_parts=num_parts, frames=len(frames), people=people,
                       failures=len(failures), seconds=seconds)
         if not frames:
-            self._fail(dest, meta, failures, seconds)
+            self._fail(dest)
             return dict(record, status='failed')
         writer = ResultWriter(dest, faces=self.faces, save_mesh=self.save_mesh)
         writer.frames = frames
