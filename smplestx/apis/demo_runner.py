@@ -48,6 +48,7 @@ from smplestx.datasets.media_dataset import (
     first_item,
     split_units,
 )
+from smplestx.visualization import SMPLXVisualizer
 from smplestx.evaluation.metrics.inference_writer import (
     EndOfInputHook,
     input_done,
@@ -434,6 +435,8 @@ def _run_runner(plan: DemoPlan, options: DemoOptions, setup: DemoSetup,
                   tracking=dict(track=options.track, smooth=options.smooth),
                   settings=settings, index_meta=index_meta,
                   end_of_input=list(options.end_of_input), log=log)
+    visualizer = SMPLXVisualizer(name=f'smplestx-demo-{uuid.uuid4().hex}', faces=writer['faces'])
+    writer['visualizer'] = visualizer  # the Runner's too (MMEngine's would be a second figure)
     work_dir = options.work_dir or tempfile.mkdtemp(prefix='smplestx-demo-')
     try:
         runner = SMPLestXRunner(
@@ -447,7 +450,7 @@ def _run_runner(plan: DemoPlan, options: DemoOptions, setup: DemoSetup,
             launcher=options.launcher,
             env_cfg=dict(mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                          dist_cfg=dict(backend='nccl', timeout=DIST_TIMEOUT_S)),
-            log_level='WARNING', default_scope='smplestx',
+            visualizer=visualizer, log_level='WARNING', default_scope='smplestx',
             experiment_name=f'smplestx-demo-{uuid.uuid4().hex[:8]}',
             cfg=dict(device=device))
         runner.test()

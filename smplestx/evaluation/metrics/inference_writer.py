@@ -238,6 +238,8 @@ class InferenceResultWriter(BaseMetric):
         index_meta: Fields added to every ``index.json`` (config, checkpoint, boxes, ...).
         end_of_input: Hooks called for every finished input (see :data:`EndOfInputHook`).
         log: Where the one summary line per finished input goes.
+        visualizer: The :class:`~smplestx.visualization.SMPLXVisualizer` drawing overlays
+            (made on first use by default).
         collect_device: Unused (nothing is collected through files).
         prefix: Metric prefix (``inference``).
     """
@@ -251,8 +253,8 @@ class InferenceResultWriter(BaseMetric):
                  settings: Optional[Dict[str, Any]] = None,
                  index_meta: Optional[Dict[str, Any]] = None,
                  end_of_input: Sequence[EndOfInputHook] = (),
-                 log: Callable[[str], None] = print, collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+                 log: Callable[[str], None] = print, visualizer: Any = None,
+                 collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.out_dir = osp.abspath(out_dir)
         self.faces = None if faces is None else np.asarray(faces, dtype=np.int64)
@@ -265,7 +267,7 @@ class InferenceResultWriter(BaseMetric):
         self.index_meta = dict(index_meta or {})
         self.end_of_input = list(end_of_input)
         self.log = log
-        self.visualizer = None
+        self.visualizer = visualizer
         self.summary: Dict[str, Any] = {}
         self._unit: Optional[_Unit] = None
         self._start = time.perf_counter()
@@ -273,7 +275,21 @@ class InferenceResultWriter(BaseMetric):
 
     # ------------------------------------------------------------------ per clip
     def process(self, data_batch: Dict[str, Any], data_samples: Sequence[Any]) -> None:
-        """Write the completed frames of a clip; start and finish units at their edges."""
+        """Write the completed frames of a clip; start and finish units at their edges.
+
+        Raises:
+            OSError: When a file cannot be written (e.g. a full disk), naming the input and
+                its folder; the loop then calls :meth:`abort`.
+        """
+        try:
+            self._process(data_batch, data_samples)
+        except OSError as err:
+            meta = data_batch['input']
+            dest = osp.join(self.out_dir, meta['name'])
+            raise OSError(err.errno, f'cannot write the outputs of {meta["path"]} into '
+                                     f'{dest}: {err.strerror or err}') from err
+
+    def _process(self, data_batch: Dict[str, Any], data_samples: Sequence[Any]) -> None:
         if data_batch['begin']:
             self._begin(data_batch)
         unit = self._unit

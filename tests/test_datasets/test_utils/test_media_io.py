@@ -5,7 +5,13 @@ import cv2
 import numpy as np
 import pytest
 
-from smplestx.datasets.utils.media_io import count_frames, input_kind, iter_frames
+from smplestx.datasets.utils.media_io import (
+    SequentialVideoReader,
+    count_frames,
+    input_kind,
+    iter_frames,
+    probe_video,
+)
 
 DEMO = Path(__file__).resolve().parents[3] / 'demo'
 
@@ -44,3 +50,63 @@ def test_bad_inputs(tmp_path):
     (tmp_path / 'broken.mp4').write_bytes(b'not a video')
     with pytest.raises(ValueError, match='cannot open video'):
         list(iter_frames(tmp_path / 'broken.mp4'))
+    with pytest.raises(ValueError, match='cannot open video'):
+        probe_video(str(tmp_path / 'broken.mp4'))
+
+
+@pytest.fixture(scope='module')
+def videos(tmp_path_factory):
+    """A 20-frame video, the same with frame 5 zeroed, and one cut after 12 frames."""
+    from smplestx.testing.media import truncate_after, write_video, zero_frame
+
+    root = tmp_path_factory.mktemp('videos')
+    good, corrupt, short = root / 'good.mp4', root / 'corrupt.mp4', root / 'short.mp4'
+    write_video(good, 20)
+    zero_frame(good, corrupt, 5)
+    truncate_after(good, short, 12)
+    return good, corrupt, short
+
+
+def test_a_corrupt_frame_is_skipped_and_the_rest_is_read(videos):
+    """Issue 17 #3: reading used to stop at the corrupt frame (5 of 20 frames)."""
+    _, corrupt, _ = videos
+    clip = SequentialVideoReader(str(corrupt), 20).read(0)
+    assert [f.index for f in clip.frames] == [i for i in range(20) if i != 5]
+    assert [f.name for f in clip.frames][5] == '000006'
+    assert clip.failures == [{'frames': [5, 5], 'error': 'could not be decoded'}]
+    assert clip.end == 20
+    frames = list(iter_frames(corrupt))  # the inferencer's reader skips it too
+    assert len(frames) == 19
+
+
+def test_a_truncated_video_reports_its_missing_frames(videos):
+    """Issue 17 #3: a video that announces 20 frames but holds 12 gave no warning."""
+    good, _, short = videos
+    assert probe_video(str(short)).num_frames == 20
+    clip = SequentialVideoReader(str(short), 20).read(0)
+    assert [f.index for f in clip.frames] == list(range(12)) and clip.end == 12
+    assert len(clip.failures) == 1 and clip.failures[0]['frames'] == [12, 19]
+    assert 'ends at frame 12' in clip.failures[0]['error']
+    full = SequentialVideoReader(str(good), 20).read(0)
+    for a, b in zip(clip.frames, full.frames):
+        np.testing.assert_array_equal(a.image, b.image)
+
+
+def test_ranges_see_the_same_frames_however_they_are_split(videos):
+    _, corrupt, short = videos
+    for path, total in ((corrupt, 20), (short, 20)):
+        whole = SequentialVideoReader(str(path), total).read(0)
+        one = SequentialVideoReader(str(path), total)
+        two = [SequentialVideoReader(str(path), total), SequentialVideoReader(str(path), total)]
+        ranges = [(0, 4), (4, 8), (8, 16), (16, None)]
+        for k, (start, stop) in enumerate(ranges):
+            sequential, alternating = one.read(start, stop), two[k % 2].read(start, stop)
+            for got in (sequential, alternating):
+                expected = [f.index for f in whole.frames
+                            if f.index >= start and (stop is None or f.index < stop)]
+                assert [f.index for f in got.frames] == expected
+                assert got.failures == [
+                    f for f in whole.failures
+                    if f['frames'][0] >= start and (stop is None or f['frames'][0] < stop)]
+            for a, b in zip(sequential.frames, alternating.frames):
+                np.testing.assert_array_equal(a.image, b.image)
