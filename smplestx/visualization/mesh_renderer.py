@@ -29,8 +29,9 @@ DEFAULT_COLOR = (0.7, 0.7, 0.7)
 #: Fragments evaluated at once; bounds the memory of one rasterization chunk.
 _CHUNK = 1 << 21
 #: Pixels rendered at once by :func:`render_meshes` (image bands of about this size), so
-#: that its buffers (about 130 bytes per pixel) stay bounded for any image size.
-_TILE_PIXELS = 1 << 20
+#: that its buffers (about 130 bytes per pixel, some 35 MB a band) stay bounded whatever
+#: the image size.
+_TILE_PIXELS = 1 << 18
 #: Barycentric tolerance: pixel centres on an edge belong to both faces (no cracks).
 _EDGE_EPS = 1e-9
 
