@@ -49,12 +49,6 @@ from smplestx.datasets.media_dataset import (
     split_units,
 )
 from smplestx.visualization import SMPLXVisualizer
-from smplestx.evaluation.metrics.inference_writer import (
-    EndOfInputHook,
-    input_done,
-    part_done,
-    reset_input,
-)
 
 #: Timeout of the demo's process group: a process that finished its units waits for the
 #: others at the end, however long their videos take.
@@ -123,7 +117,7 @@ class DemoOptions:
     seed: int = 0
     cfg_options: Optional[Dict[str, Any]] = None
     work_dir: Optional[str] = None
-    end_of_input: Sequence[EndOfInputHook] = ()
+    end_of_input: Sequence[Callable[[str, Dict[str, Any], Dict[str, Any]], None]] = ()
 
 
 @dataclasses.dataclass
@@ -293,6 +287,13 @@ class DemoPlan:
 def plan_demo(inputs: Sequence[MediaInput], options: DemoOptions,
               settings: Dict[str, Any]) -> DemoPlan:
     """The shard's inputs and their units still to run (see the module docstring)."""
+    # The writer's done markers (imported here: the writer module imports smplestx.apis).
+    from smplestx.evaluation.metrics.inference_writer import (
+        input_done,
+        part_done,
+        reset_input,
+    )
+
     index, count = options.shard
     mine = [item for item in inputs if item.index % count == index]
     units = split_units(mine, options.part_size)

@@ -111,8 +111,9 @@ def reset_input(dest: str, parts: bool = False) -> None:
 def clear_outputs(dest: str, keep: Sequence[str] = ()) -> None:
     """Remove what the writer owns in ``dest``, except the relative paths in ``keep``.
 
-    That is ``index.json`` and the part markers, the files of :data:`OUTPUT_DIRS`, the
-    video, and hidden temporary files of interrupted writes. Other files stay.
+    That is ``index.json`` and the part markers (both stay when ``index.json`` is kept), the
+    files of :data:`OUTPUT_DIRS`, the video, and hidden temporary files of interrupted
+    writes. Other files stay.
     """
     keep = set(keep)
     if INDEX_FILE not in keep:
