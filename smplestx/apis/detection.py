@@ -13,8 +13,7 @@ filtered by class, score and size.
 import json
 import os
 import os.path as osp
-from typing import (Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple,
-                    Union)
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.registry import DefaultScope

@@ -1,5 +1,4 @@
-"""Engine components: the runner, the resumable training and inference loops, optimizer
-wrappers, hooks."""
+"""Engine components: the runner, training and inference loops, optimizer wrappers, hooks."""
 
 from . import hooks  # noqa: F401
 from .inference_loop import InferenceLoop

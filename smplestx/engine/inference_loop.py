@@ -11,8 +11,10 @@ from smplestx.registry import LOOPS
 
 
 class Predictor(Protocol):
-    """What :class:`InferenceLoop` needs from the per-frame logic (e.g.
-    :class:`~smplestx.apis.frame_predictor.FramePredictor`)."""
+    """What :class:`InferenceLoop` needs from the per-frame logic.
+
+    :class:`~smplestx.apis.frame_predictor.FramePredictor` is one.
+    """
 
     def begin_unit(self, meta: Dict[str, Any]) -> None:
         """Start a unit (its input's description)."""

@@ -67,8 +67,10 @@ def zero_frame(src: Path, dst: Path, index: int) -> None:
 
 
 def truncate_after(src: Path, dst: Path, frames: int) -> None:
-    """Copy ``src`` with its index moved to the front and the data cut after ``frames``
-    frames: the header still announces every frame, but the rest is missing."""
+    """Copy ``src`` with its index moved to the front and the data cut after ``frames`` frames.
+
+    The header still announces every frame, but the rest is missing.
+    """
     data = src.read_bytes()
     top = {kind: (start, stop) for kind, start, _, stop in _boxes(data, 0, len(data))}
     ftyp = data[top['ftyp'][0]:top['ftyp'][1]]

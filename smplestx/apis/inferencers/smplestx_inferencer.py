@@ -193,8 +193,10 @@ class SMPLestXInferencer(BaseInferencer):
         return make_smoother(track, smooth, fps)
 
     def refresh_geometry(self, people: List[Dict[str, Any]]) -> None:
-        """Recompute ``vertices``, ``joints`` and keypoints from each person's parameters
-        (see :meth:`~smplestx.apis.frame_predictor.FramePredictor.refresh_geometry`)."""
+        """Recompute ``vertices``, ``joints`` and keypoints from each person's parameters.
+
+        See :meth:`~smplestx.apis.frame_predictor.FramePredictor.refresh_geometry`.
+        """
         self.predictor.refresh_geometry(people)
 
     def __call__(self, inputs: Union[InputType, Sequence[InputType]], batch_size: int = 1,

@@ -158,8 +158,10 @@ def _rmdir(path: str) -> None:
 
 
 class _VideoFile:
-    """An ``mp4v`` writer opened at the first frame, into a hidden temporary file that
-    becomes the video only on :meth:`close`."""
+    """An ``mp4v`` writer opened at the first frame.
+
+    It writes a hidden temporary file that becomes the video only on :meth:`close`.
+    """
 
     def __init__(self, path: str, fps: Optional[float]) -> None:
         self.path, self.fps = path, fps or 30.0
