@@ -70,3 +70,16 @@ def test_three_processes_two_tracked_smoothed_videos_equal_one(tmp_path, demo_me
     assert_same_outputs(tmp_path / 'three', tmp_path / 'one')
     index = json.loads((tmp_path / 'three' / 'long' / 'index.json').read_text())
     assert index['smoothing'] is not None and len(index['tracks']) == 2
+
+
+def test_frames_decoded_in_two_workers_equal_the_main_process(tmp_path, demo_media,
+                                                               demo_model_args,
+                                                               mixed_reference):
+    """Clips of one video go to both workers; each worker's reader skips to its clips."""
+    out = tmp_path / 'out'
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(BODY_MODELS_ENV, raising=False)
+        code = load_demo_tool().main(mixed_inputs(demo_media) + MIXED_OPTIONS + demo_model_args
+                                     + ['--out-dir', str(out), '--num-workers', '2'])
+    assert code == 0
+    assert_same_outputs(out, mixed_reference)
