@@ -25,6 +25,7 @@ with a list of inputs and :class:`DemoOptions`, and get a :class:`DemoSummary` b
 
 import dataclasses
 import hashlib
+import logging
 import os
 import os.path as osp
 import shutil
@@ -130,8 +131,9 @@ class InputOutcome:
         folder: Output folder.
         status: ``'done'`` (written now), ``'skipped'`` (complete before), ``'failed'`` (no
             frame could be read) or ``'pending'`` (a folder whose parts are not all done).
-        frames: Frames written now.
-        people: People written now.
+        frames: Frames in the outputs finished now (a folder merged now counts its parts
+            written by earlier runs too).
+        people: People in those frames.
         failures: Unreadable images or undecodable/missing video frame ranges (listed
             under ``failures`` in the input's ``index.json``).
     """
@@ -454,8 +456,14 @@ def _run_runner(plan: DemoPlan, options: DemoOptions, setup: DemoSetup,
             visualizer=visualizer, log_level='WARNING', default_scope='smplestx',
             experiment_name=f'smplestx-demo-{uuid.uuid4().hex[:8]}',
             cfg=dict(device=device))
-        runner.test()
-        result = runner.test_loop.evaluator.metrics[0].summary
+        try:
+            runner.test()
+            result = runner.test_loop.evaluator.metrics[0].summary
+        finally:
+            for handler in list(runner.logger.handlers):  # no open log file per call
+                if isinstance(handler, logging.FileHandler):
+                    handler.close()
+                    runner.logger.removeHandler(handler)
     finally:
         if options.work_dir is None:
             shutil.rmtree(work_dir, ignore_errors=True)

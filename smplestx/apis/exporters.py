@@ -7,11 +7,14 @@ Layout under the output folder::
     tracks/track_<id>.npz        tracked videos: one person's frames stacked, (T, size)
     mesh/<frame>_<person>.obj    the posed mesh in its camera frame (with --save-mesh)
     vis/<frame>.jpg              the overlay image (unless --no-render)
+    frames/<frame>.jpg           a video's decoded frame (with --save-humandata)
     <name>.mp4                   the overlay video (video input)
     index.json                   what was written, per frame and person
 
 Every file is written atomically, and ``index.json`` last, so a reader never sees a
-half-written result. Parameters are stored with a batch dimension of 1, so they can be
+half-written result (the demo's writer,
+:class:`~smplestx.evaluation.metrics.InferenceResultWriter`, uses it as the input's done
+marker). Parameters are stored with a batch dimension of 1, so they can be
 fed straight to ``smplx.create(..., 'smplx', use_pca=False, flat_hand_mean=False)``.
 """
 
