@@ -38,6 +38,7 @@ import torch
 
 from smplestx.apis.demo import DemoSetup, build_model, resolve_demo_setup
 from smplestx.apis.detection import GivenBoxes, PersonDetector, make_box_source
+from smplestx.apis.exporters import INDEX_FILE
 from smplestx.apis.frame_predictor import FramePredictor, build_inference_pipeline
 from smplestx.datasets.media_dataset import (
     DEFAULT_CLIP_LEN,
@@ -51,6 +52,8 @@ from smplestx.datasets.media_dataset import (
 )
 from smplestx.visualization import SMPLXVisualizer
 
+#: Up to this many skipped (complete) inputs are named one per line; more get one line.
+MAX_LISTED_SKIPS = 20
 #: Timeout of the demo's process group: a process that finished its units waits for the
 #: others at the end, however long their videos take.
 DIST_TIMEOUT_S = 7 * 24 * 3600
@@ -289,12 +292,7 @@ class DemoPlan:
 def plan_demo(inputs: Sequence[MediaInput], options: DemoOptions,
               settings: Dict[str, Any]) -> DemoPlan:
     """The shard's inputs and their units still to run (see the module docstring)."""
-    # The writer's done markers (imported here: the writer module imports smplestx.apis).
-    from smplestx.evaluation.metrics.inference_writer import (
-        input_done,
-        part_done,
-        reset_input,
-    )
+    from smplestx.evaluation.metrics.inference_writer import input_done, part_done, reset_input
 
     index, count = options.shard
     mine = [item for item in inputs if item.index % count == index]
@@ -359,6 +357,9 @@ def run_demo(inputs: Sequence[Union[str, os.PathLike]], options: Optional[DemoOp
             loaded (and for write errors such as a full disk, after removing the input's
             partial files).
     """
+    # The writer's done markers (imported here: the writer module imports smplestx.apis).
+    from smplestx.evaluation.metrics.inference_writer import read_json
+
     options = options or DemoOptions()
     index, count = options.shard
     if not 0 <= index < count:
@@ -384,10 +385,14 @@ def run_demo(inputs: Sequence[Union[str, os.PathLike]], options: Optional[DemoOp
                                         osp.join(options.out_dir, item.name), 'pending')
                 for item in plan.inputs}
     for name in plan.skipped:
-        outcomes[name].status = 'skipped'
-        if main:
-            log(f'{outcomes[name].input}: complete already -> {outcomes[name].folder} '
-                f'(--overwrite redoes it)')
+        outcome = outcomes[name]
+        outcome.status = 'skipped'
+        index = read_json(osp.join(outcome.folder, INDEX_FILE)) or {}
+        outcome.failures = len(index.get('failures', []))  # the exit status says so again
+        if main and len(plan.skipped) <= MAX_LISTED_SKIPS:
+            log(f'{outcome.input}: complete already -> {outcome.folder} (--overwrite redoes it)')
+    if main and len(plan.skipped) > MAX_LISTED_SKIPS:
+        log(f'{len(plan.skipped)} inputs complete already: skipped (--overwrite redoes them)')
     summary = DemoSummary(options.out_dir, list(outcomes.values()))
     if plan.todo or plan.finalize:
         records, ranks = _run_runner(plan, options, setup, settings, log)
