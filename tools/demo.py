@@ -154,7 +154,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         setup = resolve_demo_setup(args.config, args.checkpoint, args.body_model_dir,
                                    args.standin_dir)
-        if setup.notice and int(os.environ.get('RANK', 0)) == 0:
+        main_process = args.launcher == 'none' or int(os.environ.get('RANK', 0)) == 0
+        if setup.notice and main_process:
             print(setup.notice, file=sys.stderr)
         summary = run_demo(args.inputs, demo_options(args), setup)
     except USER_ERRORS as err:
