@@ -1,7 +1,7 @@
-"""The demo: choose model files (with a stand-in fallback), run the inferencer, write results.
+"""What the demo runs with: model files (with a stand-in fallback) and the model.
 
-``tools/demo.py`` only parses arguments and calls :func:`resolve_demo_setup` and
-:func:`run_demo`.
+:func:`~smplestx.apis.demo_runner.run_demo` runs the demo with them; ``tools/demo.py``
+only parses arguments.
 
 When the released checkpoint or the SMPL-X files are absent, the demo says so in one
 line and still runs end to end: without weights it builds the tiny config with seeded
@@ -10,29 +10,22 @@ their boxes), and without SMPL-X it generates a stand-in body model into a cache
 Such outputs exercise every file the demo writes but are not estimates.
 """
 
-import contextlib
 import dataclasses
 import os
 import os.path as osp
-import time
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Optional
 
-import cv2
 import numpy as np
 import torch
 
-from smplestx.apis.exporters import ResultWriter
-from smplestx.apis.frames import VideoReader, count_frames, input_kind
-from smplestx.apis.inference import body_model_dirs, load_config
+from smplestx.apis.inference import body_model_dirs, init_model, load_config
 from smplestx.apis.inferencers import SMPLestXInferencer
 from smplestx.utils.body_model_files import (
     BodyModelFilesError,
     require_body_model_files,
     resolve_body_model_dir,
 )
-from smplestx.utils.io import atomic_path
 from smplestx.utils.standin_body_model import ensure_standin_body_model
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -186,6 +179,23 @@ def neutral_readouts(model: torch.nn.Module, scale: float = 0.01) -> None:
             layer.bias.copy_(torch.tensor(rows, dtype=layer.bias.dtype).reshape(-1))
 
 
+def build_model(setup: DemoSetup, device: Optional[str] = None, seed: int = 0,
+                cfg_options: Optional[dict] = None,
+                precision: Optional[str] = None) -> torch.nn.Module:
+    """The model of a :class:`DemoSetup` (through :func:`~smplestx.apis.init_model`).
+
+    Placeholder runs (no checkpoint) get seeded random weights with neutral readouts.
+    ``precision`` is that of :func:`~smplestx.apis.init_model` (``None``: the config's).
+    """
+    cfg = load_config(setup.config, cfg_options)
+    model = init_model(cfg, setup.checkpoint, device or 'cpu',
+                       body_model_dir=setup.body_model_dir,
+                       seed=None if setup.checkpoint else seed, precision=precision)
+    if setup.placeholder:
+        neutral_readouts(model)
+    return model
+
+
 def build_inferencer(setup: DemoSetup, device: Optional[str] = None, boxes=None,
                      seed: int = 0, cfg_options: Optional[dict] = None,
                      **kwargs) -> SMPLestXInferencer:
@@ -196,173 +206,3 @@ def build_inferencer(setup: DemoSetup, device: Optional[str] = None, boxes=None,
     if setup.placeholder:
         neutral_readouts(inferencer.model)
     return inferencer
-
-
-def _progress(enabled: bool):
-    """A rich progress bar on stderr (disabled: a no-op)."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(TextColumn('{task.description}'), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=Console(stderr=True), disable=not enabled)
-
-
-def run_demo(inputs: Sequence[str], out_dir: str, inferencer: SMPLestXInferencer,
-             setup: Optional[DemoSetup] = None, batch_size: int = 1, render: bool = True,
-             save_mesh: bool = False, boxes_mode: str = 'detector',
-             show_progress: bool = True, log: Callable[[str], None] = print,
-             track: bool = False, smooth: Optional[Dict[str, Any]] = None,
-             export_animation: Sequence[str] = (),
-             animation_camera: Optional[Dict[str, float]] = None) -> List[str]:
-    """Run the demo on image files, folders and videos and write every result.
-
-    Each input gets its own folder ``out_dir/<name>`` (see
-    :mod:`smplestx.apis.exporters` for the layout); videos also get ``<name>.mp4`` of the
-    overlays. Frame folders are kept.
-
-    Args:
-        inputs: Image files, image folders or video files.
-        out_dir: Output root.
-        inferencer: The inferencer (with its default box source set).
-        setup: The model setup, recorded in the index.
-        batch_size: People per model batch.
-        render: Write overlay images (and the video).
-        save_mesh: Write ``.obj`` meshes.
-        boxes_mode: How boxes were obtained, recorded in the index.
-        show_progress: Show a progress bar per input.
-        log: Where summary lines go.
-        track: Give the people of videos a ``track_id`` (saved in their ``.npz`` and in
-            ``index.json``); images and folders are never tracked.
-        smooth: Smooth the people of videos over time (implies ``track``): options of
-            :class:`~smplestx.apis.smoothing.SMPLXSmoother` (``{}`` for the defaults;
-            ``fps`` is the video's). Saved parameters, meshes and overlays are the
-            smoothed ones; images and folders are never smoothed.
-        export_animation: Animation formats (``'glb'``, ``'bvh'``, ``'amass'``) to write to
-            ``<name>/animation/``: one file per track of a video (implies ``track``), one
-            single-frame file per person of an image (see :mod:`smplestx.apis.animation`).
-        animation_camera: ``fov`` (degrees) or ``focal`` (pixels) of the video camera the
-            animation's root trajectory is expressed in (default: the image diagonal).
-
-    Returns:
-        The paths of the ``index.json`` files.
-    """
-    faces = inferencer.faces
-    indexes = []
-    for path in inputs:
-        kind = input_kind(path)
-        name = Path(path).stem if kind != 'folder' else Path(osp.abspath(path)).name
-        dest = osp.join(out_dir, name)
-        writer = ResultWriter(dest, faces=faces, save_mesh=save_mesh)
-        fps = VideoReader(path).fps if kind == 'video' else None
-        video_smooth = None if kind != 'video' or smooth is None else {'fps': fps, **smooth}
-        video_track = kind == 'video' and (track or smooth is not None or
-                                           bool(export_animation))
-        video_rel = f'{name}.mp4' if kind == 'video' and render else None
-        start = time.perf_counter()
-        people = 0
-        progress = _progress(show_progress)
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(progress)
-            task = progress.add_task(name, total=count_frames(path))
-            video = _LazyVideo(stack, osp.join(dest, video_rel), fps) if video_rel else None
-            for result in inferencer.stream(path, batch_size=batch_size, return_vis=render,
-                                            track=video_track, smooth=video_smooth):
-                vis = None
-                if render:
-                    vis = np.ascontiguousarray(result.visualization[..., ::-1])
-                    if video is not None:
-                        video.write(vis)
-                writer.add_frame(result.frame.index, result.frame.name, result.people,
-                                 result.frame.image_size, result.frame.source, vis)
-                people += len(result.people)
-                progress.advance(task)
-            if video is not None:
-                video.close()
-        elapsed = time.perf_counter() - start
-        frames = len(writer.frames)
-        if kind == 'video' and frames == 0:
-            raise ValueError(f'video {path} has no readable frames')
-        meta = _index_meta(path, kind, fps, video_rel, setup, inferencer, boxes_mode, elapsed)
-        if video_track:
-            meta.update(tracking=True, smoothing=video_smooth)
-        indexes.append(writer.write_index(meta))
-        log(f'{path}: {frames} frame(s), {people} people in {elapsed:.1f} s '
-            f'({frames / max(elapsed, 1e-9):.2f} fps) -> {dest}')
-        if export_animation:
-            files = export_demo_animation(writer, export_animation, setup, animation_camera)
-            log(f'{path}: {len(files)} animation file(s) -> {osp.join(dest, "animation")}')
-    return indexes
-
-
-def export_demo_animation(writer: ResultWriter, formats: Sequence[str],
-                          setup: Optional[DemoSetup] = None,
-                          camera: Optional[Dict[str, float]] = None) -> List[str]:
-    """Write ``animation/`` files for the tracks (video) or people (images) of one input.
-
-    Args:
-        writer: The input's writer, after :meth:`ResultWriter.write_index`.
-        formats: Animation formats.
-        setup: Gives the body-model folder (default ``$SMPLESTX_BODY_MODELS``).
-        camera: ``fov`` or ``focal`` of the video camera.
-
-    Returns:
-        The written paths.
-    """
-    from smplestx.apis.animation import export_track_animation, load_shape_space
-
-    shape_space = load_shape_space(setup.body_model_dir if setup else None)
-    out_dir = osp.join(writer.out_dir, 'animation')
-    sources = [(writer.track_file(t), None) for t in sorted(writer.tracks)]
-    if not writer.tracks:
-        sources = [(person['params'], frame['image_size'][::-1]) for frame in writer.frames
-                   for person in frame['people'] if person['params']]
-    written = []
-    for rel, image_size in sources:
-        files = export_track_animation(osp.join(writer.out_dir, rel), formats, out_dir,
-                                       shape_space=shape_space, image_size=image_size,
-                                       **(camera or {}))
-        written.extend(files.values())
-    return written
-
-
-class _LazyVideo:
-    """An ``mp4v`` writer opened (atomically) at the first frame."""
-
-    def __init__(self, stack: contextlib.ExitStack, path: str, fps: Optional[float]) -> None:
-        self.stack, self.path, self.fps = stack, path, fps or 30.0
-        self.writer = None
-
-    def write(self, frame_bgr: np.ndarray) -> None:
-        if self.writer is None:
-            tmp = self.stack.enter_context(atomic_path(self.path))
-            height, width = frame_bgr.shape[:2]
-            self.writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*'mp4v'), self.fps,
-                                          (width, height))
-            if not self.writer.isOpened():
-                raise RuntimeError(f'OpenCV cannot write mp4v video {self.path}')
-        self.writer.write(frame_bgr)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.release()
-
-
-def _index_meta(path: str, kind: str, fps: Optional[float], video: Optional[str],
-                setup: Optional[DemoSetup], inferencer: SMPLestXInferencer, boxes_mode: str,
-                elapsed: float) -> Dict:
-    meta = {'input': osp.abspath(path), 'input_type': kind, 'fps': fps, 'video': video,
-            'boxes': boxes_mode, 'device': str(next(inferencer.model.parameters()).device),
-            'seconds': round(elapsed, 3),
-            'created': datetime.now(timezone.utc).isoformat(timespec='seconds')}
-    if setup is not None:
-        meta.update(config=osp.abspath(setup.config), checkpoint=setup.checkpoint and
-                    osp.abspath(setup.checkpoint), body_model_dir=setup.body_model_dir,
-                    standin_body_model=setup.standin, placeholder_weights=setup.placeholder,
-                    notice=setup.notice)
-    return meta

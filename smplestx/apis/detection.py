@@ -13,17 +13,22 @@ filtered by class, score and size.
 import json
 import os
 import os.path as osp
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.registry import DefaultScope
 
 #: mmdet config used when none is given: RTMDet-tiny trained on COCO (class 0 = person).
 DEFAULT_DET_CONFIG = 'rtmdet/rtmdet_tiny_8xb32-300e_coco.py'
-#: Where the RTMDet-tiny COCO weights are published (the user downloads them).
+#: Where the RTMDet-tiny COCO weights are published; downloaded once into the torch hub cache.
 DEFAULT_DET_WEIGHTS_URL = ('https://download.openmmlab.com/mmdetection/v3.0/rtmdet/'
                            'rtmdet_tiny_8xb32-300e_coco/'
                            'rtmdet_tiny_8xb32-300e_coco_20220902_112414-78e30dcc.pth')
+#: File name of those weights in the cache.
+DEFAULT_DET_WEIGHTS_FILE = osp.basename(DEFAULT_DET_WEIGHTS_URL)
+#: SHA-256 of those weights as OpenMMLab publishes it: its first 8 hex digits, in the file
+#: name (the convention of mmengine's publish_model and of torch.hub's check_hash).
+DEFAULT_DET_WEIGHTS_SHA256 = '78e30dcc'
 MMDET_MISSING = ('person detection needs mmdet + full mmcv: see docs/get_started.md, or use '
                  '--bboxes/--whole-image')
 
@@ -102,13 +107,71 @@ def mmdet_config_path(config: Optional[str] = None) -> str:
                             f'bundled configs ({osp.join(root, ".mim", "configs")})')
 
 
+def detector_weights_path(url: str = DEFAULT_DET_WEIGHTS_URL) -> str:
+    """Where the weights published at ``url`` live in the torch hub cache."""
+    import torch
+
+    return osp.join(torch.hub.get_dir(), 'checkpoints', osp.basename(url))
+
+
+def ensure_detector_weights(url: str = DEFAULT_DET_WEIGHTS_URL,
+                            sha256: str = DEFAULT_DET_WEIGHTS_SHA256,
+                            progress: bool = True) -> str:
+    """The person detector's weights, downloaded once into the torch hub cache and verified.
+
+    A cached file is used when its SHA-256 starts with ``sha256`` (a full digest or its
+    published prefix). Otherwise the file is downloaded, with a progress bar, to a
+    temporary name next to its place; it is moved there only when its SHA-256 matches, so
+    a failed or corrupt download leaves nothing in the cache.
+
+    Args:
+        url: Where the weights are published.
+        sha256: Their SHA-256 (hex; a prefix is enough).
+        progress: Show a progress bar on stderr.
+
+    Returns:
+        The path of the verified file.
+
+    Raises:
+        DetectorUnavailableError: Offline, or when the download does not match ``sha256``
+            (the message says what to download and where to put it).
+    """
+    import torch
+
+    from smplestx.utils.io import file_sha256
+
+    path = detector_weights_path(url)
+    if osp.isfile(path):
+        if file_sha256(path).startswith(sha256.lower()):
+            return path
+        raise DetectorUnavailableError(
+            f'the cached detector weights {path} do not match their SHA-256 {sha256}: delete '
+            f'the file (it is downloaded again), or pass --det-checkpoint')
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    try:
+        torch.hub.download_url_to_file(url, path, hash_prefix=sha256.lower(),
+                                       progress=progress)
+    except RuntimeError as err:  # torch.hub's hash check; the partial file is removed
+        raise DetectorUnavailableError(
+            f'the person detector weights downloaded from {url} are corrupt ({err}); nothing '
+            f'was kept in {osp.dirname(path)}; try again, or download the file yourself and '
+            f'pass --det-checkpoint') from None
+    except OSError as err:  # URLError, connection and HTTP errors
+        reason = getattr(err, 'reason', None) or err
+        raise DetectorUnavailableError(
+            f'cannot download the person detector weights ({reason}): download {url} and '
+            f'put it at {path}, or pass --det-checkpoint FILE, or use --bboxes/--whole-image'
+        ) from None
+    return path
+
+
 class PersonDetector:
     """An mmdet detector that returns all people in a frame.
 
     Args:
         config: mmdet config (see :func:`mmdet_config_path`); RTMDet-tiny by default.
-        checkpoint: Detector weights (required; e.g. :data:`DEFAULT_DET_WEIGHTS_URL`
-            downloaded by the user).
+        checkpoint: Detector weights; by default the RTMDet-tiny COCO weights, downloaded
+            once (:func:`ensure_detector_weights`).
         device: Torch device.
         score_thr: Minimum detection score.
         min_size: Minimum box (width, height) in pixels.
@@ -116,7 +179,8 @@ class PersonDetector:
         person_label: Class id of "person" in the detector's classes.
 
     Raises:
-        DetectorUnavailableError: If mmdet/full mmcv is missing or no weights are given.
+        DetectorUnavailableError: If mmdet/full mmcv is missing or the default weights can
+            neither be found nor downloaded.
     """
 
     def __init__(self, config: Optional[str] = None, checkpoint: Optional[str] = None,
@@ -128,10 +192,7 @@ class PersonDetector:
         except ImportError as err:  # includes mmcv._ext missing (mmcv-lite)
             raise DetectorUnavailableError(MMDET_MISSING) from err
         if not checkpoint:
-            raise DetectorUnavailableError(
-                f'person detection needs detector weights: pass --det-checkpoint (e.g. the '
-                f'RTMDet-tiny COCO weights from {DEFAULT_DET_WEIGHTS_URL}), or use '
-                f'--bboxes/--whole-image')
+            checkpoint = ensure_detector_weights()
         if not osp.isfile(checkpoint):
             raise FileNotFoundError(f'detector checkpoint {checkpoint} does not exist')
         from smplestx.utils.checkpoint import mmengine_safe_globals
@@ -263,3 +324,30 @@ class GivenBoxes:
                           if k in self.per_frame), _empty())
         boxes = boxes[np.argsort(-boxes[:, 4], kind='stable')]
         return boxes[:self.max_people] if self.max_people is not None else boxes
+
+    def unmatched_keys(self, frame_keys: Iterable[str]) -> List[str]:
+        """The file's frame keys that are not among ``frame_keys`` (e.g. typos), in file order."""
+        known = set(frame_keys)
+        return [key for key in self.per_frame if key not in known]
+
+
+def make_box_source(boxes: Any, max_people: Optional[int] = None
+                    ) -> Optional[Callable[[Any], np.ndarray]]:
+    """Normalise a boxes argument into ``source(frame) -> (N, 5)`` boxes.
+
+    Args:
+        boxes: ``None`` (no source), ``'whole_image'``, a JSON file path (see
+            :class:`GivenBoxes`), an array or list of ``[x1, y1, x2, y2(, score)]`` rows used
+            for every frame, a dict mapping frame names to such rows, or a callable.
+        max_people: Keep at most this many boxes per frame.
+
+    Returns:
+        The box source, or ``None``.
+    """
+    if boxes is None or callable(boxes):
+        return boxes
+    if isinstance(boxes, (str, os.PathLike)):
+        if boxes == 'whole_image':
+            return WholeImageBoxes()
+        return GivenBoxes.from_json(boxes, max_people)
+    return GivenBoxes(boxes, max_people, where='boxes argument')

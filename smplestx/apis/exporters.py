@@ -9,15 +9,17 @@ Layout under the output folder::
                                  demo from the track files (smplestx.apis.animation)
     mesh/<frame>_<person>.obj    the posed mesh in its camera frame (with --save-mesh)
     vis/<frame>.jpg              the overlay image (unless --no-render)
+    frames/<frame>.jpg           a video's decoded frame (with --save-humandata)
     <name>.mp4                   the overlay video (video input)
     index.json                   what was written, per frame and person
 
 Every file is written atomically, and ``index.json`` last, so a reader never sees a
-half-written result. Parameters are stored with a batch dimension of 1, so they can be
+half-written result (the demo's writer,
+:class:`~smplestx.evaluation.metrics.InferenceResultWriter`, uses it as the input's done
+marker). Parameters are stored with a batch dimension of 1, so they can be
 fed straight to ``smplx.create(..., 'smplx', use_pca=False, flat_hand_mean=False)``.
 """
 
-import os
 import os.path as osp
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -35,6 +37,8 @@ REQUIRED_PARAMS = ('global_orient', 'body_pose', 'left_hand_pose', 'right_hand_p
                    'betas', 'expression', 'transl')
 INDEX_FORMAT = 'smplestx-demo-results'
 INDEX_VERSION = 1
+#: The index of an input's outputs, written last (the input's done marker).
+INDEX_FILE = 'index.json'
 
 CONVENTIONS = {
     'units': 'metres; camera frame with OpenCV axes (x right, y down, z forward)',
@@ -130,7 +134,6 @@ class ResultWriter:
         self.frames: List[Dict[str, Any]] = []
         #: track id -> [(frame index, that frame's arrays)], in frame order.
         self.tracks: Dict[int, List[Tuple[int, Dict[str, np.ndarray]]]] = {}
-        os.makedirs(self.out_dir, exist_ok=True)
 
     def _rel(self, *parts: str) -> str:
         return '/'.join(parts)
@@ -223,17 +226,17 @@ class ResultWriter:
                             'first_frame': frames[0][0], 'last_frame': frames[-1][0]})
         return entries
 
-    def write_index(self, meta: Optional[Mapping[str, Any]] = None) -> str:
-        """Write ``index.json`` (atomically) with ``meta`` and every frame added so far.
+    def build_index(self, meta: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+        """The content of ``index.json``: ``meta`` and every frame added so far.
 
-        The track files (:meth:`write_tracks`) of tracked people are written first and
+        The track files (:meth:`write_tracks`) of tracked people are written here and
         listed under ``tracks``.
 
         Args:
             meta: Extra top-level fields (input, config, checkpoint, fps, video, ...).
 
         Returns:
-            The path of the index file.
+            The index, ready for :meth:`write_index`.
         """
         meta = dict(meta or {})
         index = {'format': INDEX_FORMAT, 'version': INDEX_VERSION, **meta,
@@ -242,6 +245,20 @@ class ResultWriter:
                  'frames': self.frames}
         if self.tracks:
             index['tracks'] = self.write_tracks(meta.get('fps'))
-        path = osp.join(self.out_dir, 'index.json')
+        return index
+
+    def write_index(self, meta: Optional[Mapping[str, Any]] = None,
+                    index: Optional[Mapping[str, Any]] = None) -> str:
+        """Write ``index.json`` (atomically), after every other file of the input.
+
+        Args:
+            meta: Extra top-level fields, when ``index`` is not given.
+            index: A prepared index (:meth:`build_index`, possibly extended).
+
+        Returns:
+            The path of the index file.
+        """
+        index = self.build_index(meta) if index is None else index
+        path = osp.join(self.out_dir, INDEX_FILE)
         atomic_write_json(path, index)
         return path

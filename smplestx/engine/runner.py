@@ -89,7 +89,8 @@ class SMPLestXRunner(Runner):
     Without CUDA, a distributed launch (``--launcher pytorch|slurm``) starts a ``gloo``
     process group (whatever ``env_cfg.dist_cfg.backend`` says) and wraps the model in
     CPU DDP, so the same config runs on GPUs and on CPU-only machines.
-    Select it with ``runner_type = 'SMPLestXRunner'`` (set in the default runtime).
+    Select it with ``runner_type = 'SMPLestXRunner'`` (set in the default runtime). The
+    demo runs on it too (:class:`~smplestx.engine.InferenceLoop`).
 
     With an :class:`~smplestx.engine.hooks.RNGStateHook`, ``save_checkpoint`` first gathers
     the RNG states of all processes, so the master's checkpoint holds every one of them.
@@ -114,7 +115,16 @@ class SMPLestXRunner(Runner):
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict],
                    model: nn.Module) -> Union[DistributedDataParallel, nn.Module]:
-        """Wrap the model for DDP; on CPUs DDP gets ``device_ids=None``."""
+        """Wrap the model for DDP; on CPUs DDP gets ``device_ids=None``.
+
+        A config key ``device`` (set by the demo) puts the model on that device and leaves
+        it unwrapped, also in a distributed run: every process then runs its own copy, with
+        nothing to synchronise (inference), where MMEngine would move it to the first GPU
+        and wrap it for DDP.
+        """
+        device = self.cfg.get('device')
+        if device is not None and not is_model_wrapper(model):
+            return model.to(device)
         if self.distributed and not torch.cuda.is_available() and not is_model_wrapper(model):
             model_wrapper_cfg = dict(model_wrapper_cfg or dict(
                 type='MMDistributedDataParallel', broadcast_buffers=False,

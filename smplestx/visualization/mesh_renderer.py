@@ -28,6 +28,10 @@ ArrayLike = Union[np.ndarray, Sequence[float]]
 DEFAULT_COLOR = (0.7, 0.7, 0.7)
 #: Fragments evaluated at once; bounds the memory of one rasterization chunk.
 _CHUNK = 1 << 21
+#: Pixels rendered at once by :func:`render_meshes` (image bands of about this size), so
+#: that its buffers (about 130 bytes per pixel, some 35 MB a band) stay bounded whatever
+#: the image size.
+_TILE_PIXELS = 1 << 18
 #: Barycentric tolerance: pixel centres on an edge belong to both faces (no cracks).
 _EDGE_EPS = 1e-9
 
@@ -101,21 +105,26 @@ def _per_mesh(value: Optional[ArrayLike], count: int, name: str) -> np.ndarray:
 
 def rasterize(meshes: Sequence[Tuple[np.ndarray, np.ndarray]], focal: ArrayLike,
               princpt: ArrayLike, image_size: Tuple[int, int], znear: float = 0.05,
-              cull_backfaces: bool = False) -> Fragments:
+              cull_backfaces: bool = False,
+              window: Optional[Tuple[int, int, int, int]] = None) -> Fragments:
     """Rasterize triangle meshes into one shared depth buffer.
 
     Args:
         meshes: ``(vertices (V, 3), faces (F, 3))`` per mesh, camera frame.
         focal: (fx, fy), or one row per mesh.
         princpt: (cx, cy), or one row per mesh.
-        image_size: (H, W) of the output.
+        image_size: (H, W) of the image.
         znear: Faces with a vertex closer than this depth are skipped (no clipping).
         cull_backfaces: Skip faces whose front (counter-clockwise side) looks away.
+        window: ``(y0, y1, x0, x1)``: rasterize only these rows and columns of the image
+            (the fragments then have the window's size). Every pixel gets exactly what it
+            gets when the whole image is rasterized.
 
     Returns:
         The visible mesh, face, barycentric coordinates and depth per pixel.
     """
-    height, width = int(image_size[0]), int(image_size[1])
+    top, bottom, left, right = window or (0, int(image_size[0]), 0, int(image_size[1]))
+    height, width = bottom - top, right - left
     focals = _per_mesh(focal, len(meshes), 'focal')
     princpts = _per_mesh(princpt, len(meshes), 'princpt')
     best = np.full(height * width, -np.inf)  # inverse normalised depth f / Z; larger is nearer
@@ -136,10 +145,10 @@ def rasterize(meshes: Sequence[Tuple[np.ndarray, np.ndarray]], focal: ArrayLike,
         ok &= np.abs(area) > 1e-12
         if cull_backfaces:
             ok &= area < 0  # a face whose normal points at the camera has negative pixel area
-        xmin = np.maximum(np.ceil(tri_uv[..., 0].min(1)), 0)
-        xmax = np.minimum(np.floor(tri_uv[..., 0].max(1)), width - 1)
-        ymin = np.maximum(np.ceil(tri_uv[..., 1].min(1)), 0)
-        ymax = np.minimum(np.floor(tri_uv[..., 1].max(1)), height - 1)
+        xmin = np.maximum(np.ceil(tri_uv[..., 0].min(1)), left)
+        xmax = np.minimum(np.floor(tri_uv[..., 0].max(1)), right - 1)
+        ymin = np.maximum(np.ceil(tri_uv[..., 1].min(1)), top)
+        ymax = np.minimum(np.floor(tri_uv[..., 1].max(1)), bottom - 1)
         ok &= (xmax >= xmin) & (ymax >= ymin)
         idx = np.nonzero(ok)[0]
         if not len(idx):
@@ -167,7 +176,7 @@ def rasterize(meshes: Sequence[Tuple[np.ndarray, np.ndarray]], focal: ArrayLike,
             l0 = 1.0 - l1 - l2
             inside = (l0 >= -_EDGE_EPS) & (l1 >= -_EDGE_EPS) & (l2 >= -_EDGE_EPS)
             l0, l1, l2, fi = l0[inside], l1[inside], l2[inside], fi[inside]
-            pix = (py[inside] * width + px[inside]).astype(np.int64)
+            pix = ((py[inside] - top) * width + px[inside] - left).astype(np.int64)
             zf = tri_z[fi]
             inv_z = l0 / zf[:, 0] + l1 / zf[:, 1] + l2 / zf[:, 2]
             key = inv_z * scale
@@ -193,7 +202,8 @@ def rasterize(meshes: Sequence[Tuple[np.ndarray, np.ndarray]], focal: ArrayLike,
 
 def shade(fragments: Fragments, meshes: Sequence[Tuple[np.ndarray, np.ndarray]],
           colors: Optional[Sequence[ArrayLike]] = None, ambient: float = 0.3,
-          diffuse: float = 0.75, specular: float = 0.2, shininess: float = 30.0) -> np.ndarray:
+          diffuse: float = 0.75, specular: float = 0.2, shininess: float = 30.0,
+          normals: Optional[Sequence[np.ndarray]] = None) -> np.ndarray:
     """Blinn-Phong shading with a directional light at the camera (like the official demo).
 
     Both sides of a face are lit, so open meshes look right from behind.
@@ -206,6 +216,7 @@ def shade(fragments: Fragments, meshes: Sequence[Tuple[np.ndarray, np.ndarray]],
         diffuse: Lambert weight.
         specular: Blinn specular weight (white).
         shininess: Blinn exponent.
+        normals: :func:`vertex_normals` of each mesh, when already computed.
 
     Returns:
         (H, W, 3) float32 colours in [0, 1]; zero where no mesh is visible.
@@ -220,8 +231,8 @@ def shade(fragments: Fragments, meshes: Sequence[Tuple[np.ndarray, np.ndarray]],
         base = np.asarray(colors[m] if colors is not None else DEFAULT_COLOR, dtype=np.float64)
         tri = faces[fragments.face_id[mask]]
         bary = fragments.bary[mask][..., None]
-        normals = vertex_normals(vertices, faces)
-        n = (normals[tri] * bary).sum(1)
+        vn = normals[m] if normals is not None else vertex_normals(vertices, faces)
+        n = (vn[tri] * bary).sum(1)
         n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
         pos = (vertices[tri] * bary).sum(1)
         view = -pos / np.maximum(np.linalg.norm(pos, axis=1, keepdims=True), 1e-12)
@@ -262,11 +273,20 @@ def render_meshes(image: np.ndarray, meshes: Sequence[Tuple[np.ndarray, np.ndarr
         raise ValueError(f'image must have shape (H, W, 3), got {image.shape}')
     if not len(meshes):
         return image.astype(np.uint8, copy=True)
-    fragments = rasterize(meshes, focal, princpt, image.shape[:2])
-    color = shade(fragments, meshes, colors, **shading)
-    mask = (fragments.mesh_id >= 0)[..., None].astype(np.float32) * alpha
-    out = color * mask + (1 - mask) * (image.astype(np.float32) / 255)
-    return (out * 255).astype(np.uint8)
+    height, width = image.shape[:2]
+    checked = [_check_mesh(v, f) for v, f in meshes]
+    normals = [vertex_normals(v, f) for v, f in checked]
+    out = np.empty(image.shape, dtype=np.uint8)
+    rows = max(1, _TILE_PIXELS // max(width, 1))
+    for y0 in range(0, height, rows):  # bands: memory bounded whatever the image size
+        y1 = min(height, y0 + rows)
+        fragments = rasterize(checked, focal, princpt, (height, width),
+                              window=(y0, y1, 0, width))
+        color = shade(fragments, checked, colors, normals=normals, **shading)
+        mask = (fragments.mesh_id >= 0)[..., None].astype(np.float32) * alpha
+        band = color * mask + (1 - mask) * (image[y0:y1].astype(np.float32) / 255)
+        out[y0:y1] = (band * 255).astype(np.uint8)
+    return out
 
 
 class MeshRenderer:
@@ -310,7 +330,10 @@ def draw_keypoints(image: np.ndarray, keypoints: np.ndarray, color: Tuple[int, i
     """
     keypoints = np.asarray(keypoints, dtype=np.float64).reshape(-1, 2)
     canvas = np.ascontiguousarray(image, dtype=np.uint8).copy()
+    height, width = np.shape(image)[:2]
     keep = np.isfinite(keypoints).all(1)
+    keep &= (np.abs(keypoints[:, 0] - width / 2) < width + radius) & (
+        np.abs(keypoints[:, 1] - height / 2) < height + radius)  # OpenCV takes 32-bit ints
     if visible is not None:
         keep &= np.asarray(visible, dtype=bool).reshape(-1)
     for x, y in np.round(keypoints[keep]).astype(np.int64):
@@ -323,6 +346,9 @@ def draw_bbox(image: np.ndarray, bbox: ArrayLike, color: Tuple[int, int, int] = 
               thickness: int = 1, label: Optional[str] = None, alpha: float = 1.0) -> np.ndarray:
     """Draw an ``[x1, y1, x2, y2]`` box, with an optional text label above it.
 
+    Coordinates far outside the image (e.g. ``1e10``) are clipped first: OpenCV takes
+    32-bit pixel positions.
+
     Args:
         image: (H, W, 3) uint8 image.
         bbox: Box corners in pixels.
@@ -334,7 +360,14 @@ def draw_bbox(image: np.ndarray, bbox: ArrayLike, color: Tuple[int, int, int] = 
     Returns:
         A new uint8 image.
     """
-    x1, y1, x2, y2 = (int(v) for v in np.asarray(bbox, dtype=np.float64).reshape(-1)[:4])
+    box = np.asarray(bbox, dtype=np.float64).reshape(-1)[:4]
+    if not np.isfinite(box).all():
+        return np.ascontiguousarray(image, dtype=np.uint8).copy()
+    height, width = np.shape(image)[:2]
+    margin = thickness + 1  # an edge outside the image stays outside: nothing is drawn
+    box[0::2] = np.clip(box[0::2], -margin, width + margin)
+    box[1::2] = np.clip(box[1::2], -margin, height + margin)
+    x1, y1, x2, y2 = (int(v) for v in box)
     canvas = np.ascontiguousarray(image, dtype=np.uint8).copy()
     color = tuple(int(c) for c in color)
     cv2.rectangle(canvas, (x1, y1), (x2, y2), color, thickness)

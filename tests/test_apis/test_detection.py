@@ -16,7 +16,7 @@ from smplestx.apis.detection import (
     WholeImageBoxes,
     filter_person_boxes,
 )
-from smplestx.apis.frames import Frame
+from smplestx.datasets.utils.media_io import Frame
 
 
 def frame(index=0, name='000000', source=None, size=(40, 60)):

@@ -58,3 +58,13 @@ def test_demo_cli_with_the_detector(random_rtmdet, tmp_path, body_model_path):
     assert result.returncode == 0, result.stdout + result.stderr
     index = json.loads((out / 'astronaut' / 'index.json').read_text())
     assert index is not None
+
+
+def test_default_weights_come_from_the_verified_download(random_rtmdet, monkeypatch):
+    from smplestx.apis import detection
+
+    calls = []
+    monkeypatch.setattr(detection, 'ensure_detector_weights',
+                        lambda: calls.append('download') or str(random_rtmdet))
+    detection.PersonDetector()  # no --det-checkpoint
+    assert calls == ['download']

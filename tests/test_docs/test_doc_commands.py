@@ -106,6 +106,8 @@ SUBSTITUTIONS: Tuple[Substitution, ...] = (
                  'GPUs per node: 2 CPU processes (gloo)'),
     Substitution(r'(tools/dist_test\.sh\s+\S+\s+\S+\s+)\d+', r'\g<1>2',
                  'GPUs per node: 2 CPU processes (gloo)'),
+    Substitution(r'(tools/dist_demo\.sh\s+)\d+', r'\g<1>2',
+                 'GPUs per node: 2 CPU processes (gloo)'),
     Substitution(r'data/annot/\w+\.npz', 'data/synthetic/synthetic_humandata.npz',
                  'a real HumanData file: the synthetic set'),
     Substitution(r'data/img/\w+', 'data/synthetic', 'real images: those of the synthetic set'),
@@ -254,7 +256,9 @@ def _demo_outputs(args: List[str]) -> List[str]:
     ns = _tool('tools/demo.py').parse_args(args)
     names = [Path(p).stem if Path(p).suffix else Path(os.path.abspath(p)).name
              for p in ns.inputs]
-    return [f'{ns.out_dir}/{name}/index.json' for name in names]
+    shard, shards = ns.shard
+    return [f'{ns.out_dir}/{name}/index.json' for i, name in enumerate(names)
+            if i % shards == shard]
 
 
 def _converter_outputs(args: List[str]) -> List[str]:
@@ -310,6 +314,8 @@ def expected_outputs(command: str) -> List[str]:
         return _train_outputs([argv[2], *argv[4:]])
     if len(argv) > 4 and argv[0] == 'bash' and argv[1] == 'tools/dist_test.sh':
         return _test_outputs([argv[2], argv[3], *argv[5:]])
+    if len(argv) > 3 and argv[0] == 'bash' and argv[1] == 'tools/dist_demo.sh':
+        return _demo_outputs(argv[3:])
     if len(argv) > 1 and argv[0] == 'python' and argv[1] in OUTPUT_RULES:
         return OUTPUT_RULES[argv[1]](argv[2:])
     return []
@@ -433,10 +439,11 @@ def test_the_docs_are_found_and_hold_commands():
     for page in ('README.md', 'docs/index.md', 'docs/get_started.md',
                  'docs/dataset_preparation.md', 'docs/train.md', 'docs/test.md',
                  'docs/demo.md', 'docs/differences_from_official.md', 'docs/changelog.md',
-                 'docs/architecture.md', 'docs/add_your_own_head.md'):
+                 'docs/architecture.md', 'docs/add_your_own_head.md',
+                 'docs/inference_at_scale.md', 'docs/bad_inputs.md'):
         assert page in DOCS, f'{page} is missing'
     for page in ('README.md', 'docs/get_started.md', 'docs/dataset_preparation.md',
-                 'docs/train.md', 'docs/test.md', 'docs/demo.md'):
+                 'docs/train.md', 'docs/test.md', 'docs/demo.md', 'docs/inference_at_scale.md'):
         assert page in RUNNABLE, f'{page} has no command that this test runs'
     commands = [c for p in RUNNABLE for b in runnable_blocks(p) for c in b.commands]
     assert len(commands) >= 20, commands
@@ -515,6 +522,8 @@ def test_substitution_examples():
                           'python x.py --cfg-options load_from=/S/snap.pth.tar a=1')
     assert substitute('bash tools/dist_test.sh C K 8 --out p.pkl', paths) == (
         'bash tools/dist_test.sh C K 2 --out p.pkl')
+    assert substitute('bash tools/dist_demo.sh 8 v.mp4 --whole-image', paths) == (
+        'bash tools/dist_demo.sh 2 v.mp4 --whole-image')
     assert substitute('export SMPLESTX_BODY_MODELS=/path/to/body_models', paths) == (
         'export SMPLESTX_BODY_MODELS=/B')
     assert substitute(f'python tools/train.py {TINY_CONFIG}', paths) == (
@@ -534,6 +543,10 @@ def test_expected_outputs_follow_the_tools():
         'outputs/demo/astronaut/index.json', 'outputs/demo/x/index.json']
     assert expected_outputs('bash tools/dist_train.sh c.py 2 --work-dir w') == [
         'w/last_checkpoint']
+    assert expected_outputs('bash tools/dist_demo.sh 2 demo/a.mp4 demo --out-dir o') == [
+        'o/a/index.json', 'o/demo/index.json']
+    assert expected_outputs('python tools/demo.py a.jpg b.jpg c.jpg --shard 1/2') == [
+        'outputs/demo/b/index.json']
     assert expected_outputs('python tools/misc/publish_model.py a.pth out/m.pth') == [
         'out/m-*.pth']
 

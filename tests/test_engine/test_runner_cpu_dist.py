@@ -40,7 +40,8 @@ def _free_port():
 
 def test_slurm_variables_become_env_init_variables(monkeypatch):
     for key in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_PORT'):
-        monkeypatch.delenv(key, raising=False)
+        monkeypatch.setenv(key, '')  # records the old state: cpu_dist_env's values are undone
+        monkeypatch.delenv(key)
     monkeypatch.setenv('MASTER_ADDR', 'node-a')
     monkeypatch.setenv('SLURM_PROCID', '5')
     monkeypatch.setenv('SLURM_NTASKS', '8')

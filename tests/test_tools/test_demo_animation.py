@@ -63,3 +63,27 @@ def test_image_gets_a_single_frame_animation(demo_out):
     folder = demo_out / 'astronaut' / 'animation'
     assert (folder / 'astronaut_00.glb').is_file()
     assert len(_keyframe_times(folder / 'astronaut_00.glb')) == 1
+
+
+def test_index_lists_the_animation_files(demo_out):
+    import json
+
+    for name, expected in (('astronaut_pan', ['track_0000.bvh', 'track_0000.glb',
+                                                'track_0000.npz']),
+                           ('astronaut', ['astronaut_00.bvh', 'astronaut_00.glb',
+                                          'astronaut_00.npz'])):
+        index = json.loads((demo_out / name / 'index.json').read_text())
+        assert sorted(index['animation']) == [f'animation/{f}' for f in expected]
+
+
+def test_rerun_without_export_removes_the_animation_files(tmp_path, body_model_path):
+    """The formats are part of the settings: another choice redoes the input, no leftovers."""
+    args = [str(IMAGE), '--whole-image', '--no-render', '--out-dir', str(tmp_path),
+            '--body-model-dir', str(body_model_path), '--no-progress', '--device', 'cpu']
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(demo_api, 'DEFAULT_CHECKPOINTS', ('checkpoints/__absent__.pth', ))
+        tool = _tool('demo')
+        assert tool.main(args + ['--export-animation', 'glb']) == 0
+        assert (tmp_path / 'astronaut' / 'animation' / 'astronaut_00.glb').is_file()
+        assert tool.main(args) == 0
+    assert not (tmp_path / 'astronaut' / 'animation').exists()

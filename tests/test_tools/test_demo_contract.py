@@ -14,8 +14,8 @@ import pytest
 import smplx
 import torch
 
-from smplestx.apis import demo as demo_api
-from smplestx.apis.exporters import SMPLX_PARAM_SIZES
+from smplestx.apis.exporters import SMPLX_PARAM_SIZES, ResultWriter
+from smplestx.evaluation.metrics import inference_writer
 from smplestx.structures.keypoint.smplx_conventions import SMPLX_137_FROM_144
 from smplestx.utils.body_model_files import BODY_MODELS_ENV
 
@@ -72,7 +72,7 @@ def demo_run(tmp_path_factory, body_model_path, official_tiny_path):
     boxes.write_text(json.dumps({**BOXES, **{f'{i:06d}': [[5, 5, 150, 115]] for i in range(3)}}))
     people = {}
 
-    class RecordingWriter(demo_api.ResultWriter):
+    class RecordingWriter(ResultWriter):
         def add_frame(self, index, name, frame_people, *args, **kwargs):
             people[(Path(self.out_dir).name, name)] = [dict(p) for p in frame_people]
             return super().add_frame(index, name, frame_people, *args, **kwargs)
@@ -80,7 +80,7 @@ def demo_run(tmp_path_factory, body_model_path, official_tiny_path):
     out = tmp / 'out'
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv(BODY_MODELS_ENV, raising=False)
-        patch.setattr(demo_api, 'ResultWriter', RecordingWriter)
+        patch.setattr(inference_writer, 'ResultWriter', RecordingWriter)
         code = load_tool().main([str(folder), str(IMAGE), str(video), '--bboxes', str(boxes),
                                  '--out-dir', str(out), '--batch-size', '3'] +
                                 model_args(body_model_path, official_tiny_path))
@@ -172,13 +172,18 @@ def test_no_people_is_reported_and_succeeds(run_tool, tmp_path):
     assert not (tmp_path / 'out' / 'astronaut' / 'smplx').exists()
 
 
-def test_unreadable_image_is_one_line_error(run_tool, tmp_path):
+def test_unreadable_image_is_skipped_with_a_warning_and_exit_1(run_tool, tmp_path):
+    """An input image that cannot be decoded is named in one warning, written nowhere, and
+    makes the run exit 1 at its end (issue 17 #6: a bad file does not stop the others)."""
     bad = tmp_path / 'broken.jpg'
     bad.write_bytes(b'not a jpeg')
-    code, _, err = run_tool(bad, '--whole-image')
-    lines = err.strip().splitlines()
-    assert code == 2 and 'Traceback' not in err
-    assert lines[-1].startswith('error: ') and str(bad) in lines[-1]
+    code, out, err = run_tool(bad, IMAGE, '--whole-image')
+    assert code == 1 and 'Traceback' not in out + err
+    warnings = [line for line in out.splitlines() if 'skipping' in line]
+    assert len(warnings) == 1 and str(bad) in warnings[0]
+    assert f'{bad}: failed' in out
+    assert not (tmp_path / 'out' / 'broken').exists()
+    assert read_index(tmp_path / 'out' / 'astronaut')['num_people'] == 1
 
 
 def test_empty_video_is_one_line_error(run_tool, tmp_path):

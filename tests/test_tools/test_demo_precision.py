@@ -1,4 +1,4 @@
-"""tools/demo.py passes --precision to the inferencer and rejects unknown names."""
+"""tools/demo.py passes --precision to the model it builds and rejects unknown names."""
 
 import importlib.util
 from pathlib import Path
@@ -17,14 +17,16 @@ def demo():
     return module
 
 
-def test_precision_reaches_the_inferencer(demo, monkeypatch, tmp_path, capsys):
+def test_precision_reaches_the_model(demo, monkeypatch, tmp_path, capsys):
+    from smplestx.apis import demo_runner
+
     seen = {}
 
-    def fake_build_inferencer(setup, device, boxes, **kwargs):
-        seen.update(kwargs)
+    def fake_build_model(setup, device, seed, cfg_options, precision):
+        seen['precision'] = precision
         raise ValueError('stop here')
 
-    monkeypatch.setattr(demo, 'build_inferencer', fake_build_inferencer)
+    monkeypatch.setattr(demo_runner, 'build_model', fake_build_model)
     argv = [str(REPO / 'demo' / 'astronaut.jpg'), '--whole-image', '--out-dir', str(tmp_path),
             '--standin-dir', str(tmp_path / 'standin')]
     assert demo.main(argv + ['--precision', 'auto']) == 2
