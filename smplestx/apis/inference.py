@@ -173,14 +173,16 @@ def read_weights(checkpoint: str) -> Dict[str, Any]:
 
     Official checkpoints (``network``) are converted; the ``module.`` prefix of wrapped
     models is stripped. Nothing but the state dict is kept, and since the file is mapped,
-    nothing else (optimizer, message hub) is ever read from disk.
+    nothing else (optimizer, message hub) is ever read from disk; only the members of the
+    weights are CRC-checked.
 
     Raises:
         FileNotFoundError: If the file does not exist.
         CheckpointFormatError: If it is not a torch checkpoint or holds no state dict.
         UnsafeCheckpointError: If it holds objects outside the MMEngine allowlist.
     """
-    loaded = load_torch_file(checkpoint, mmap=True, mmengine_globals=True)
+    loaded = load_torch_file(checkpoint, mmap=True, mmengine_globals=True,
+                             weights_crc_only=True)
     if not isinstance(loaded, dict):
         raise CheckpointFormatError(f'{checkpoint} holds no state dict '
                                     f'(found {type(loaded).__name__})')

@@ -5,8 +5,11 @@ member, but ``torch.load`` never checks them: a file with flipped bytes in a ten
 and silently gives other outputs. :func:`verify_checkpoint_file` streams every member
 through ``zlib.crc32`` (4 MiB at a time, a few members in parallel threads: the CRC and the
 reads release the GIL; nothing is unpickled) and raises one clear error naming the file and
-the first damaged member. A file that passed is remembered for the rest of the process (by
-path, size, modification time and inode), so loading it again costs nothing.
+the first damaged member. ``weights=True`` checks only the members that a load of the weights
+reads (:func:`~smplestx.utils.checkpoint_members.weight_members`: not the optimizer state of
+a training checkpoint, which inference never uses). A file that passed is remembered for the
+rest of the process (by path, size, modification time, inode and scope), so loading it again
+costs nothing.
 
 Legacy (pre-zip) ``torch.save`` files hold no checksums and are passed through unchecked.
 """
@@ -18,11 +21,13 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Set, Tuple, Union
 
+from smplestx.utils.checkpoint_members import weight_members
+
 _ZIP_MAGIC = b'PK\x03\x04'
 _LOCAL_HEADER = struct.Struct('<4s22xHH')  # signature ... name length, extra length
 _CHUNK = 4 << 20
-#: Files verified in this process: (real path, size, mtime_ns, inode).
-_VERIFIED: Set[Tuple[str, int, int, int]] = set()
+#: Files verified in this process: ((real path, size, mtime_ns, inode), weights only).
+_VERIFIED: Set[Tuple[Tuple[str, int, int, int], bool]] = set()
 
 
 class CorruptCheckpointError(ValueError):
@@ -34,11 +39,14 @@ def _identity(path: str) -> Tuple[str, int, int, int]:
     return os.path.realpath(path), stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
-def verify_checkpoint_file(path: Union[str, os.PathLike]) -> bool:
+def verify_checkpoint_file(path: Union[str, os.PathLike], weights: bool = False) -> bool:
     """Check the CRC-32 of every member of a zip-format torch checkpoint.
 
     Args:
         path: The checkpoint file (it must exist).
+        weights: Check only the members a load of the weights reads (the pickle and the
+            storages under ``network``/``state_dict``); all of them when the layout is not
+            recognised.
 
     Returns:
         ``True`` when the file is a zip archive whose members all match their CRCs;
@@ -59,11 +67,14 @@ def verify_checkpoint_file(path: Union[str, os.PathLike]) -> bool:
                     f'again')
         return False
     key = _identity(path)
-    if key in _VERIFIED:
+    if (key, False) in _VERIFIED or (key, weights) in _VERIFIED:
         return True
     try:
+        wanted = weight_members(path) if weights else None
         with zipfile.ZipFile(path) as archive:
-            members = sorted(archive.infolist(), key=lambda m: -m.compress_size)
+            members = sorted((m for m in archive.infolist()
+                              if wanted is None or m.filename in wanted),
+                             key=lambda m: -m.compress_size)
             threads = max(1, min(4, os.cpu_count() or 1, len(members)))
             with ThreadPoolExecutor(threads) as pool:
                 results = list(pool.map(lambda m: _member_is_whole(path, archive, m),
@@ -77,7 +88,7 @@ def verify_checkpoint_file(path: Union[str, os.PathLike]) -> bool:
         raise CorruptCheckpointError(
             f'{path} is damaged: member {bad} fails its CRC-32 check (partly overwritten or '
             f'incompletely copied); copy or download it again, or use another checkpoint')
-    _VERIFIED.add(key)
+    _VERIFIED.add((key, weights and wanted is not None))
     return True
 
 

@@ -195,12 +195,13 @@ def validate_state_dict(state_dict: Mapping[str, Any], expected: Mapping[str, An
         raise CheckpointMismatchError(f'{source} does not fit the model: {problem}')
 
 
-def check_torch_file(path: Union[str, os.PathLike]) -> str:
+def check_torch_file(path: Union[str, os.PathLike], weights_crc_only: bool = False) -> str:
     """Check that ``path`` exists, looks like a ``torch.save`` file and is undamaged.
 
     Every loading path calls this first, so a zip-format file is CRC-checked
     (:func:`~smplestx.utils.checkpoint_integrity.verify_checkpoint_file`) before it is
-    unpickled.
+    unpickled; ``weights_crc_only`` checks only the members a load of the weights reads
+    (for callers that use nothing else, e.g. not an optimizer state).
 
     Raises:
         FileNotFoundError: If the file does not exist.
@@ -211,7 +212,7 @@ def check_torch_file(path: Union[str, os.PathLike]) -> str:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint {path} does not exist')
-    verify_checkpoint_file(path)
+    verify_checkpoint_file(path, weights=weights_crc_only)
     with open(path, 'rb') as f:
         head = f.read(len(_LEGACY_TORCH_MAGIC))
     if not (zipfile.is_zipfile(path) or head == _LEGACY_TORCH_MAGIC):
@@ -221,7 +222,7 @@ def check_torch_file(path: Union[str, os.PathLike]) -> str:
 
 
 def load_torch_file(path: Union[str, os.PathLike], mmap: bool = True,
-                    mmengine_globals: bool = False) -> Any:
+                    mmengine_globals: bool = False, weights_crc_only: bool = False) -> Any:
     """Load a torch file with ``weights_only=True`` on the CPU, with one-line errors.
 
     With ``mmap`` (the default) a zip-format file is memory-mapped: tensors are read from
@@ -235,6 +236,8 @@ def load_torch_file(path: Union[str, os.PathLike], mmap: bool = True,
         mmap: Memory-map zip-format files.
         mmengine_globals: Also allow the few non-tensor objects of an MMEngine
             checkpoint's ``meta`` (see :func:`smplestx.utils.checkpoint.mmengine_safe_globals`).
+        weights_crc_only: The caller uses only the weights (``network``/``state_dict``):
+            check the CRCs of those members only (see :func:`check_torch_file`).
 
     Returns:
         The loaded object.
@@ -246,7 +249,7 @@ def load_torch_file(path: Union[str, os.PathLike], mmap: bool = True,
         UnsafeCheckpointError: With ``mmengine_globals``, if it holds a global outside the
             MMEngine allowlist.
     """
-    path = check_torch_file(path)
+    path = check_torch_file(path, weights_crc_only)
     allow = mmengine_safe_globals(path) if mmengine_globals else contextlib.nullcontext()
     try:
         with allow:
