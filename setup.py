@@ -45,6 +45,7 @@ setup(
         'tests': read_requirements('tests.txt'),
         'optional': read_requirements('optional.txt'),
         'deploy': read_requirements('deploy.txt'),
+        'web': read_requirements('web.txt'),
     },
     include_package_data=True,
     zip_safe=False,

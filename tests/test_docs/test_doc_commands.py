@@ -16,6 +16,8 @@ demo/README.md, configs/**/README.md and projects/*/README.md.
   Commands with the mmdet person detector run with random RTMDet-tiny weights where mmdet
   and full mmcv are installed (as ``.ci/run`` installs them) and are reported as skipped
   elsewhere, after the page's other commands ran.
+* A server (:data:`SERVER_TOOLS`) is started on a free loopback port (its ``--port``
+  replaced), must answer ``GET /`` with 200, and must exit 0 when interrupted (Ctrl-C).
 """
 
 import dataclasses
@@ -29,6 +31,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -60,6 +63,8 @@ COPIED = ('configs', 'tools', 'projects', 'demo', 'model-index.yml')
 #: sample video.
 USER_FILES = {'boxes.json': '[[40, 10, 280, 240]]\n'}
 COMMAND_TIMEOUT_S = 300
+#: Tools that serve until they are stopped (see :meth:`Workspace.serve`).
+SERVER_TOOLS = ('tools/webui.py', )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,7 +221,7 @@ def substitute(command: str, paths: Dict[str, str]) -> str:
             command = command.replace('--cfg-options', f'--cfg-options {" ".join(options)}', 1)
         else:
             command = f'{command} --cfg-options {" ".join(options)}'
-    if ('tools/demo.py' in command and paths['snapshot'] in command
+    if (re.search(r'tools/(demo|webui)\.py', command) and paths['snapshot'] in command
             and '--config' not in command):
         # The demo's default config with a checkpoint is the H config: the tiny one here.
         assert not re.search(r'[|;&<>]', command), f'cannot add --config to {command}'
@@ -305,6 +310,18 @@ OUTPUT_RULES = {
 }
 
 
+def is_server(command: str) -> bool:
+    """Whether ``command`` starts one of :data:`SERVER_TOOLS`."""
+    argv = [] if re.search(r'[|;&<>$]', command) else shlex.split(command)
+    return len(argv) > 1 and argv[0] == 'python' and argv[1] in SERVER_TOOLS
+
+
+def with_port(command: str, port: int) -> str:
+    """``command`` listening on ``port`` instead of its documented one."""
+    without = re.sub(r'\s--port(?:\s+|=)\d+', '', command)
+    return f'{without} --port {port}'
+
+
 def expected_outputs(command: str) -> List[str]:
     """Glob patterns (relative to the working directory) that ``command`` must write."""
     if re.search(r'[|;&<>$]', command):
@@ -374,6 +391,10 @@ class Workspace:
         if exported:  # a user's shell keeps it for the following commands
             self.env[exported.group(1)] = exported.group(2)
             return True
+        if is_server(command):
+            self.serve(command, origin)
+            self.done[key] = origin
+            return True
         start = time.time()
         proc = subprocess.Popen(
             ['bash', '-o', 'pipefail', '-c', command], cwd=self.root,
@@ -394,6 +415,38 @@ class Workspace:
             assert fresh, f'{origin}: `{command}` did not write {pattern}'
         self.done[key] = origin
         return True
+
+
+    def serve(self, command: str, origin: str) -> None:
+        """Start a server on a free port, wait for ``GET /`` to answer 200, interrupt it."""
+        port = _free_port()
+        command = with_port(command, port)
+        log = self.root / f'server_{port}.log'
+        with log.open('w') as out:
+            proc = subprocess.Popen(['bash', '-o', 'pipefail', '-c', command], cwd=self.root,
+                                    env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        deadline, status = time.time() + COMMAND_TIMEOUT_S, None
+        try:
+            while status != 200 and proc.poll() is None and time.time() < deadline:
+                time.sleep(0.5)
+                try:
+                    with opener.open(f'http://127.0.0.1:{port}/', timeout=5) as answer:
+                        status = answer.status
+                except OSError:
+                    continue
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGINT)
+            try:
+                code = proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                code = proc.wait()
+        output = log.read_text(errors='replace')[-4000:]
+        assert status == 200, f'{origin}: `{command}` never answered on port {port}:\n{output}'
+        assert code == 0, f'{origin}: `{command}` exited with {code} on Ctrl-C:\n{output}'
 
 
 @pytest.fixture(scope='module')
@@ -549,6 +602,15 @@ def test_expected_outputs_follow_the_tools():
         'outputs/demo/b/index.json']
     assert expected_outputs('python tools/misc/publish_model.py a.pth out/m.pth') == [
         'out/m-*.pth']
+
+
+def test_servers_are_started_on_a_free_port():
+    assert is_server('python tools/webui.py --port 7860')
+    assert not is_server('python tools/demo.py demo/astronaut.jpg')
+    assert not is_server('python tools/webui.py --help | head')
+    assert with_port('python tools/webui.py --port 7860 --device cpu', 5) == (
+        'python tools/webui.py --device cpu --port 5')
+    assert with_port('python tools/webui.py', 5) == 'python tools/webui.py --port 5'
 
 
 @pytest.mark.parametrize('path', RUNNABLE)

@@ -1,0 +1,82 @@
+"""A web demo on the tiny placeholder model, shared by the tests of this folder.
+
+The model is built once per session without the released weights or SMPL-X files (a
+seeded tiny model on a generated stand-in body model), exactly as a fresh install runs.
+"""
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from smplestx.apis import demo as demo_api
+from smplestx.utils.body_model_files import BODY_MODELS_ENV
+
+ROOT = Path(__file__).resolve().parents[3]
+IMAGE, VIDEO = ROOT / 'demo' / 'astronaut.jpg', ROOT / 'demo' / 'astronaut_pan.mp4'
+
+
+@pytest.fixture(scope='session')
+def web_demo(tmp_path_factory):
+    """A :class:`WebDemo` with placeholder weights and a stand-in body model."""
+    from smplestx.apis.webui.jobs import WebDemo
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(demo_api, 'DEFAULT_CHECKPOINTS', ('checkpoints/__absent__.pth', ))
+        patch.delenv(BODY_MODELS_ENV, raising=False)
+        yield WebDemo(device='cpu', batch_size=4, log=lambda line: None,
+                      standin_dir=str(tmp_path_factory.mktemp('cache') / 'standin'))
+
+
+def tiny_video(path: Path, size: int = 24, frames: int = 3) -> Path:
+    """A video too small to hold a person (whole-image boxes under the 16x32 minimum)."""
+    import cv2
+    import numpy as np
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'), 10.0, (size, size))
+    for i in range(frames):
+        writer.write(np.full((size, size, 3), 40 * i, np.uint8))
+    writer.release()
+    return path
+
+
+class RunningApp:
+    """A launched app: its URL, its upload folder and its session files."""
+
+    def __init__(self, app, upload_dir: Path) -> None:
+        self.app = app
+        self.url = app.local_url.rstrip('/') + '/'
+        self.upload_dir = upload_dir
+        self.sessions_dir = upload_dir / 'sessions'
+
+
+#: Upload limit of the test server (the bundled files are far smaller).
+MAX_UPLOAD_MB = 2
+
+
+@pytest.fixture(scope='module')
+def web_app(web_demo, tmp_path_factory):
+    """The Gradio app of ``web_demo``, served on a free loopback port (one per test module,
+    so that each module sees only its own sessions)."""
+    pytest.importorskip('gradio', reason='the web demo needs Gradio: pip install -e ".[web]" '
+                        '(tools/install.sh and CI install it)')
+    from smplestx.apis.webui import app as webapp
+
+    upload_dir = tmp_path_factory.mktemp('webui') / 'gradio'
+    with pytest.MonkeyPatch.context() as patch:
+        for key in (*webapp.OFFLINE_ENVIRONMENT, 'GRADIO_TEMP_DIR'):
+            patch.setenv(key, os.environ.get(key, ''))  # so that they are restored afterwards
+        webapp.set_offline_environment(str(upload_dir))
+        app = webapp.build_app(web_demo, str(upload_dir))
+        webapp.launch(app, port=free_port(), max_upload_mb=MAX_UPLOAD_MB, block=False)
+        try:
+            yield RunningApp(app, upload_dir)
+        finally:
+            app.close()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]

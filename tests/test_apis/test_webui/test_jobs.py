@@ -1,0 +1,129 @@
+import json
+import re
+import subprocess
+import zipfile
+
+import cv2
+import numpy as np
+import pytest
+
+from smplestx.apis.webui.jobs import JobError, JobOptions, animation_exporter, safe_name
+from smplestx.apis.webui.video import ffmpeg_exe
+
+from .conftest import IMAGE, VIDEO, tiny_video
+
+EXPORTER, NO_EXPORTER = animation_exporter()
+
+
+def video_codec(path) -> str:
+    probe = subprocess.run([ffmpeg_exe(), '-hide_banner', '-i', str(path)], capture_output=True,
+                           text=True)
+    return re.search(r'Video: (\w+)', probe.stderr).group(1)
+
+
+def zip_members(path):
+    with zipfile.ZipFile(path) as archive:
+        return sorted(archive.namelist())
+
+
+def test_image_job(web_demo, tmp_path):
+    result = web_demo.run_job(str(IMAGE), JobOptions(), str(tmp_path / 'job'))
+    assert result.kind == 'image' and result.video is None
+    assert result.num_frames == 1 and result.num_people == 1
+    assert result.message.startswith('astronaut.jpg: 1 person in 1 frame, ')
+    assert result.notice.startswith('notice: ') and 'placeholders' in result.notice
+    overlay = cv2.imread(result.overlay)
+    assert overlay.shape == (512, 512, 3)
+    assert np.abs(overlay.astype(int) - cv2.imread(str(IMAGE)).astype(int)).mean() > 2
+    assert zip_members(result.params_zip) == ['astronaut/index.json',
+                                              'astronaut/smplx/astronaut_00.npz']
+    with zipfile.ZipFile(result.params_zip) as archive:
+        assert json.loads(archive.read('astronaut/index.json'))['num_people'] == 1
+    if EXPORTER is None:
+        assert result.glb == [] and result.bvh == [] and result.view3d is None
+        assert 'animation exporter' in result.animation_note
+    else:
+        assert result.animation_note is None
+        assert [p.endswith('.glb') for p in result.glb] == [True]
+        assert [p.endswith('.bvh') for p in result.bvh] == [True]
+        assert result.view3d == result.glb[0]
+
+
+def test_video_job_is_browser_playable(web_demo, tmp_path):
+    result = web_demo.run_job(str(VIDEO), JobOptions(smooth=True), str(tmp_path / 'job'))
+    assert result.kind == 'video' and result.overlay is None
+    assert result.num_frames == 20 and result.num_people == 20
+    assert result.message.endswith(', 1 track.')
+    index = json.loads((tmp_path / 'job/out/astronaut_pan/index.json').read_text())
+    assert index['smoothing'] == {'fps': 10.0, 'min_cutoff': 1.0, 'beta': 0.5}
+    assert video_codec(tmp_path / 'job/out/astronaut_pan' / index['video']) == 'mpeg4'
+    assert video_codec(result.video) == 'h264'
+    capture = cv2.VideoCapture(result.video)
+    assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == 20
+    assert (capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (
+        320, 240)
+    members = zip_members(result.params_zip)
+    assert 'astronaut_pan/tracks/track_0000.npz' in members and len(members) == 22
+    if EXPORTER is not None:
+        assert len(result.glb) == len(result.bvh) == 1 and result.view3d == result.glb[0]
+
+
+def test_options_reach_the_demo(web_demo, tmp_path):
+    plain = web_demo.run_job(str(IMAGE), JobOptions(show_boxes=False, mesh_alpha=0.0),
+                             str(tmp_path / 'a'))
+    # Invisible mesh, no box: the overlay is the photo (up to JPEG re-encoding).
+    diff = np.abs(cv2.imread(plain.overlay).astype(int) - cv2.imread(str(IMAGE)).astype(int))
+    assert diff.mean() < 2
+    untracked = web_demo.run_job(str(VIDEO), JobOptions(track=False), str(tmp_path / 'b'))
+    assert 'tracks' not in json.loads((tmp_path / 'b/out/astronaut_pan/index.json').read_text())
+    if EXPORTER is not None:
+        assert untracked.glb == [] and 'turn on tracking' in untracked.animation_note
+
+
+def test_video_without_people_says_so(web_demo, tmp_path):
+    video = tiny_video(tmp_path / 'tiny.mp4')
+    result = web_demo.run_job(str(video), JobOptions(), str(tmp_path / 'job'))
+    assert result.num_frames == 3 and result.num_people == 0
+    assert result.message == ('No people were found in the video (tiny.mp4, 3 frames): check '
+                              'the upload.')
+    assert result.glb == [] and result.view3d is None
+
+
+@pytest.mark.parametrize('name, content, expected', [
+    ('broken.jpg', b'not an image', 'broken.jpg'),
+    ('broken.mp4', b'not a video', 'cannot open video broken.mp4'),
+    ('notes.txt', b'text', "input notes.txt: unknown file type '.txt'"),
+])
+def test_bad_upload_is_one_line_naming_the_file(web_demo, tmp_path, name, content, expected):
+    upload = tmp_path / 'uploads' / name
+    upload.parent.mkdir()
+    upload.write_bytes(content)
+    with pytest.raises(JobError) as err:
+        web_demo.run_job(str(upload), JobOptions(), str(tmp_path / 'job'))
+    message = str(err.value)
+    assert expected in message and '\n' not in message
+    assert str(tmp_path) not in message
+
+
+def test_detector_without_weights_and_bad_options(web_demo, tmp_path):
+    with pytest.raises(JobError, match='person detector is not available: no person detector '
+                       'was given at start'):
+        web_demo.run_job(str(IMAGE), JobOptions(person_source='detector'), str(tmp_path))
+    for options, match in ((JobOptions(det_score_thr=1.5), 'score threshold'),
+                           (JobOptions(max_people=0), 'max people'),
+                           (JobOptions(person_source='boxes'), 'unknown person source')):
+        with pytest.raises(JobError, match=match):
+            web_demo.run_job(str(IMAGE), options, str(tmp_path))
+
+
+def test_long_video_is_refused(web_demo, tmp_path, monkeypatch):
+    monkeypatch.setattr(web_demo, 'max_frames', 10)
+    with pytest.raises(JobError, match='astronaut_pan.mp4 has 20 frames; this demo accepts '
+                       'videos of at most 10 frames'):
+        web_demo.run_job(str(VIDEO), JobOptions(), str(tmp_path))
+
+
+def test_safe_name():
+    assert safe_name('/tmp/x/My Photo (1).JPG') == 'My_Photo_1.jpg'
+    assert safe_name('../../..') == 'upload'
+    assert safe_name('a' * 100 + '.mp4') == 'a' * 64 + '.mp4'
