@@ -5,16 +5,13 @@ seeded tiny model on a generated stand-in body model), exactly as a fresh instal
 """
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
+from webui_utils import MAX_UPLOAD_MB, free_port
 
 from smplestx.apis import demo as demo_api
 from smplestx.utils.body_model_files import BODY_MODELS_ENV
-
-ROOT = Path(__file__).resolve().parents[3]
-IMAGE, VIDEO = ROOT / 'demo' / 'astronaut.jpg', ROOT / 'demo' / 'astronaut_pan.mp4'
 
 
 @pytest.fixture(scope='session')
@@ -29,18 +26,6 @@ def web_demo(tmp_path_factory):
                       standin_dir=str(tmp_path_factory.mktemp('cache') / 'standin'))
 
 
-def tiny_video(path: Path, size: int = 24, frames: int = 3) -> Path:
-    """A video too small to hold a person (whole-image boxes under the 16x32 minimum)."""
-    import cv2
-    import numpy as np
-
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'), 10.0, (size, size))
-    for i in range(frames):
-        writer.write(np.full((size, size, 3), 40 * i, np.uint8))
-    writer.release()
-    return path
-
-
 class RunningApp:
     """A launched app: its URL, its upload folder and its session files."""
 
@@ -49,10 +34,6 @@ class RunningApp:
         self.url = app.local_url.rstrip('/') + '/'
         self.upload_dir = upload_dir
         self.sessions_dir = upload_dir / 'sessions'
-
-
-#: Upload limit of the test server (the bundled files are far smaller).
-MAX_UPLOAD_MB = 2
 
 
 @pytest.fixture(scope='module')
@@ -74,9 +55,3 @@ def web_app(web_demo, tmp_path_factory):
             yield RunningApp(app, upload_dir)
         finally:
             app.close()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]

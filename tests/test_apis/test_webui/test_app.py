@@ -5,10 +5,9 @@ from pathlib import Path
 
 import cv2
 import pytest
+from webui_utils import IMAGE, MAX_UPLOAD_MB, VIDEO, tiny_video
 
 from smplestx.apis.webui.jobs import animation_exporter
-
-from .conftest import IMAGE, MAX_UPLOAD_MB, VIDEO, tiny_video
 
 EXPORTER, _ = animation_exporter()
 #: Inputs of the ``/run`` endpoint after the upload, in page order: person source, score

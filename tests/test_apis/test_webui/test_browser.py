@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from webui_utils import IMAGE, VIDEO
 
 from smplestx.apis.webui.jobs import animation_exporter
-
-from .conftest import IMAGE, VIDEO
 
 EXPORTER, _ = animation_exporter()
 CHROMIUM, CHROMEDRIVER = shutil.which('chromium'), shutil.which('chromedriver')

@@ -6,11 +6,10 @@ import zipfile
 import cv2
 import numpy as np
 import pytest
+from webui_utils import IMAGE, VIDEO, tiny_video
 
 from smplestx.apis.webui.jobs import JobError, JobOptions, animation_exporter, safe_name
 from smplestx.apis.webui.video import ffmpeg_exe
-
-from .conftest import IMAGE, VIDEO, tiny_video
 
 EXPORTER, NO_EXPORTER = animation_exporter()
 
