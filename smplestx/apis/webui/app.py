@@ -9,6 +9,7 @@ the model, the others waiting in a queue.
 
 import os
 import os.path as osp
+import re
 from typing import Any, Optional, Sequence
 
 #: Set before Gradio runs: no usage statistics, no Hugging Face Hub calls.
@@ -35,12 +36,17 @@ def set_offline_environment(upload_dir: str) -> None:
     os.environ['GRADIO_TEMP_DIR'] = upload_dir
 
 
+def escape_markdown(text: str) -> str:
+    """``text`` shown literally by Markdown (file names such as ``__x__`` stay as they are)."""
+    return re.sub(r'([\\`*_\[\]<>|~])', r'\\\1', text)
+
+
 def notice_markdown(notice: Optional[str]) -> str:
-    """The placeholder banner's text."""
+    """The placeholder banner's text (Markdown)."""
     if not notice:
         return ''
     text = notice[len('notice: '):] if notice.startswith('notice: ') else notice
-    return f'**Placeholder model: these results are not estimates.** {text}'
+    return f'**Placeholder model: these results are not estimates.** {escape_markdown(text)}'
 
 
 def build_app(demo, upload_dir: str, delete_cache: Sequence[int] = (3600, 6 * 3600)):
@@ -73,9 +79,7 @@ def build_app(demo, upload_dir: str, delete_cache: Sequence[int] = (3600, 6 * 36
 
     def run(upload, source, score_thr, max_people, track, smooth, min_cutoff, beta, alpha,
             boxes, keypoints, request: gr.Request):
-        empty = dict(overlay=gr.update(value=None, visible=True),
-                     video=gr.update(value=None, visible=False), view3d=None, params=None,
-                     glb=None, bvh=None)
+        empty = dict(overlay=None, video=None, view3d=None, params=None, glb=None, bvh=None)
         if not upload:
             return _outputs('**Upload an image or a video first.**', **empty)
         sessions.hold_upload(request.session_hash, upload)
@@ -87,17 +91,20 @@ def build_app(demo, upload_dir: str, delete_cache: Sequence[int] = (3600, 6 * 36
         try:
             result = demo.run_job(upload, options, sessions.new_job_dir(request.session_hash))
         except JobError as err:
-            return _outputs(f'**Error:** {err}', **empty)
-        status = result.message
+            return _outputs(f'**Error:** {escape_markdown(str(err))}', **empty)
+        status = escape_markdown(result.message)
         if result.animation_note:
-            status += f'\n\n3D view, GLB and BVH: not available: {result.animation_note}.'
+            note = result.animation_note
+            status += f'\n\n{escape_markdown(note[0].upper() + note[1:])}.'
         if result.notice:
             status += f'\n\n{notice_markdown(result.notice)}'
-        video = result.kind == 'video'
-        return _outputs(
-            status, overlay=gr.update(value=result.overlay, visible=not video),
-            video=gr.update(value=result.video, visible=video), view3d=result.view3d,
-            params=result.params_zip, glb=result.glb or None, bvh=result.bvh or None)
+        return _outputs(status, overlay=result.overlay, video=result.video,
+                        view3d=result.view3d, params=result.params_zip, glb=result.glb or None,
+                        bvh=result.bvh or None)
+
+    def show_overlay(video_path: Optional[str]) -> tuple:
+        """Show the overlay video for a video, the overlay image otherwise."""
+        return gr.update(visible=not video_path), gr.update(visible=bool(video_path))
 
     with gr.Blocks(title='SMPLest-X web demo', analytics_enabled=False,
                    delete_cache=tuple(delete_cache)) as app:
@@ -147,7 +154,8 @@ def build_app(demo, upload_dir: str, delete_cache: Sequence[int] = (3600, 6 * 36
         button.click(run, [upload, source, score_thr, max_people, track, smooth, min_cutoff,
                            beta, alpha, boxes, keypoints],
                      [status, overlay, video, view3d, params, glb, bvh], api_name='run',
-                     concurrency_limit=1, concurrency_id='model')
+                     concurrency_limit=1, concurrency_id='model').then(
+                         show_overlay, video, [overlay, video], queue=False, api_name=False)
         app.unload(end)
     app.sessions = sessions
     return app

@@ -1,5 +1,6 @@
 """The web demo through its API, as a script would use it (``gradio_client``)."""
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import cv2
 import pytest
 from webui_utils import IMAGE, MAX_UPLOAD_MB, VIDEO, tiny_video
 
+from smplestx.apis.webui.app import escape_markdown, notice_markdown
 from smplestx.apis.webui.jobs import animation_exporter
 
 EXPORTER, _ = animation_exporter()
@@ -26,9 +28,12 @@ def client(web_app, tmp_path_factory):
 
 
 def run(client, path, *options):
+    """The outputs of ``/run``, the status (Markdown) without its escapes."""
     from gradio_client import handle_file
 
-    return client.predict(handle_file(str(path)), *(options or DEFAULTS), api_name='/run')
+    status, *outputs = client.predict(handle_file(str(path)), *(options or DEFAULTS),
+                                      api_name='/run')
+    return (re.sub(r'\\(.)', r'\1', status), *outputs)
 
 
 def test_api_has_one_endpoint(client):
@@ -46,7 +51,7 @@ def test_image_returns_overlay_and_parameters(client):
         assert sorted(archive.namelist()) == ['astronaut/index.json',
                                               'astronaut/smplx/astronaut_00.npz']
     if EXPORTER is None:
-        assert 'not available' in status and (view3d, glb, bvh) == (None, None, None)
+        assert 'need the animation exporter' in status and (view3d, glb, bvh) == (None, None, None)
     else:
         assert Path(view3d).read_bytes()[:4] == b'glTF'
         assert [Path(p).suffix for p in glb] == ['.glb'] and [Path(p).suffix for p in bvh] == [
@@ -61,8 +66,8 @@ def test_video_returns_h264_and_tracks(client):
     assert status.startswith('astronaut_pan.mp4: 20 people in 20 frames, ')
     assert ', 1 track.' in status
     assert overlay is None
-    assert Path(video['video']).suffix == '.mp4'
-    assert cv2.VideoCapture(video['video']).get(cv2.CAP_PROP_FRAME_COUNT) == 20
+    assert Path(video).suffix == '.mp4'
+    assert cv2.VideoCapture(video).get(cv2.CAP_PROP_FRAME_COUNT) == 20
     with zipfile.ZipFile(params) as archive:
         assert 'astronaut_pan/tracks/track_0000.npz' in archive.namelist()
     if EXPORTER is not None:
@@ -87,3 +92,11 @@ def test_upload_size_is_limited(web_app, tmp_path):
     with big.open('rb') as f:
         answer = httpx.post(f'{web_app.url}gradio_api/upload', files={'files': f}, timeout=30)
     assert answer.status_code == 413
+
+
+def test_messages_are_shown_literally():
+    assert escape_markdown('no __absent__.pth [x](y) <b>') == (
+        r'no \_\_absent\_\_.pth \[x\](y) \<b\>')
+    assert notice_markdown(None) == ''
+    assert notice_markdown('notice: no weights: placeholders') == (
+        '**Placeholder model: these results are not estimates.** no weights: placeholders')
