@@ -128,14 +128,18 @@ class JobResult:
     out_dir: str = ''
 
 
-def animation_exporter() -> tuple:
-    """``(export_track_animation, None)``, or ``(None, reason)`` when it is not installed."""
+#: Animation formats the page offers (the demo writes them to ``<name>/animation/``).
+ANIMATION_FORMATS = ('glb', 'bvh')
+
+
+def animation_problem() -> Optional[str]:
+    """Why the demo cannot write GLB/BVH files here, or ``None`` when it can."""
     try:
-        from smplestx.apis.animation import export_track_animation
+        import smplestx.apis.animation  # noqa: F401
     except ImportError as err:
-        return None, ('the 3D view and the GLB/BVH downloads need the animation exporter '
-                      f'(smplestx.apis.animation), which this installation lacks ({err})')
-    return export_track_animation, None
+        return ('the 3D view and the GLB/BVH downloads need the animation exporter '
+                f'(smplestx.apis.animation), which this installation lacks ({err})')
+    return None
 
 
 def safe_name(name: str) -> str:
@@ -233,12 +237,16 @@ class WebDemo:
                                f'most {self.max_frames} frames')
         mode = self._configure(options)
         video = kind == 'video'
+        track = video and (options.track or options.smooth)
+        # The demo writes the GLB/BVH itself (per track of a video, per person of an image).
+        animation = {} if animation_problem() or (video and not track) else dict(
+            export_animation=ANIMATION_FORMATS)
         index_path = run_demo(
             [source], osp.join(job_dir, 'out'), self.inferencer, self.setup,
             batch_size=self.batch_size, render=True, boxes_mode=mode, show_progress=False,
-            log=self.log, track=video and (options.track or options.smooth),
+            log=self.log, track=track,
             smooth=dict(min_cutoff=options.smooth_min_cutoff, beta=options.smooth_beta)
-            if video and options.smooth else None)[0]
+            if video and options.smooth else None, **animation)[0]
         return self._collect(index_path, name, kind)
 
     def _configure(self, options: JobOptions) -> str:
@@ -275,32 +283,33 @@ class WebDemo:
             result.overlay = osp.join(out_dir, index['frames'][0]['vis'])
         result.params_zip = write_params_zip(out_dir, index, f'{_stem(name)}_smplx.zip')
         if result.num_people:
-            self._export_animation(result, index)
+            self._find_animation(result, index)
         result.message = self._message(name, result, index)
         return result
 
-    def _export_animation(self, result: JobResult, index: dict) -> None:
-        """GLB and BVH per track (video) or per person (image), when the exporter exists."""
-        export, reason = animation_exporter()
-        if export is None:
-            result.animation_note = reason
+    @staticmethod
+    def _find_animation(result: JobResult, index: dict) -> None:
+        """The GLB/BVH files the demo wrote: per track, longest first, or per person."""
+        result.animation_note = animation_problem()
+        if result.animation_note:
             return
         if result.kind == 'video':
-            sources = sorted(index.get('tracks') or [], key=lambda t: -t['num_frames'])
-            files = [t['file'] for t in sources]
-            if not files:
+            if not index.get('tracks'):
                 result.animation_note = ('turn on tracking to get the animated 3D view and the '
                                          'GLB/BVH downloads of each person')
                 return
+            tracks = sorted(index['tracks'], key=lambda t: (-t['num_frames'], t['id']))
+            stems = [_stem(osp.basename(t['file'])) for t in tracks]
         else:
-            files = [p['params'] for p in index['frames'][0]['people'] if p.get('params')]
-        height, width = index['frames'][0]['image_size']
-        for rel in files:
-            written = export(osp.join(result.out_dir, rel), ('glb', 'bvh'),
-                             osp.join(result.out_dir, 'animation'),
-                             body_model_dir=self.setup.body_model_dir, image_size=(width, height))
-            result.glb.append(written['glb'])
-            result.bvh.append(written['bvh'])
+            stems = [_stem(osp.basename(p['params'])) for p in index['frames'][0]['people']
+                     if p.get('params')]
+        folder = osp.join(result.out_dir, 'animation')
+        for stem in stems:
+            glb, bvh = osp.join(folder, f'{stem}.glb'), osp.join(folder, f'{stem}.bvh')
+            if not (osp.isfile(glb) and osp.isfile(bvh)):
+                raise JobError(f'the demo wrote no animation for {stem} in {folder}')
+            result.glb.append(glb)
+            result.bvh.append(bvh)
         result.view3d = result.glb[0] if result.glb else None
 
     @staticmethod
