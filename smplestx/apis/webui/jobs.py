@@ -179,19 +179,20 @@ class WebDemo:
                  max_frames: int = 600, log: Callable[[str], None] = print) -> None:
         self.setup = resolve_demo_setup(config, checkpoint, body_model_dir, standin_dir)
         self.batch_size = batch_size
+        self.min_box_size = tuple(min_box_size)
         self.max_frames = max_frames
         self.log = log
         self.detector = None
         self.detector_problem: Optional[str] = None
         if det_checkpoint:
             self.detector = PersonDetector(det_config, det_checkpoint, device or 'cpu', 0.5,
-                                           tuple(min_box_size))
+                                           self.min_box_size)
         else:
             self.detector_problem = ('no person detector was given at start (tools/webui.py '
                                      '--det-checkpoint FILE): use "whole image"')
         self.inferencer = build_inferencer(self.setup, device, make_box_source('whole_image'),
                                            seed=seed, cfg_options=cfg_options,
-                                           min_box_size=tuple(min_box_size))
+                                           min_box_size=self.min_box_size)
         self._lock = threading.Lock()
 
     @property
@@ -312,15 +313,16 @@ class WebDemo:
             result.bvh.append(bvh)
         result.view3d = result.glb[0] if result.glb else None
 
-    @staticmethod
-    def _message(name: str, result: JobResult, index: dict) -> str:
+    def _message(self, name: str, result: JobResult, index: dict) -> str:
+        """One line for the visitor about what was found."""
         frames = f'{result.num_frames} frame' + ('s' if result.num_frames != 1 else '')
-        if result.num_frames == 0:
-            return f'{name}: no frame could be read.'
         if result.num_people == 0:
             where = 'in the video' if result.kind == 'video' else 'in the image'
+            width, height = self.min_box_size
             hint = ('try "whole image", or a lower detection score threshold'
-                    if index.get('boxes') == 'detector' else 'check the upload')
+                    if index.get('boxes') == 'detector' else
+                    f'the frames are smaller than the smallest person box, {width:g}x{height:g} '
+                    'pixels')
             return f'No people were found {where} ({name}, {frames}): {hint}.'
         people = f'{result.num_people} ' + ('person' if result.num_people == 1 else 'people')
         text = f'{name}: {people} in {frames}, {result.seconds:.1f} s'

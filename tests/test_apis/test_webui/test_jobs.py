@@ -83,8 +83,8 @@ def test_video_without_people_says_so(web_demo, tmp_path):
     video = tiny_video(tmp_path / 'tiny.mp4')
     result = web_demo.run_job(str(video), JobOptions(), str(tmp_path / 'job'))
     assert result.num_frames == 3 and result.num_people == 0
-    assert result.message == ('No people were found in the video (tiny.mp4, 3 frames): check '
-                              'the upload.')
+    assert result.message == ('No people were found in the video (tiny.mp4, 3 frames): the '
+                              'frames are smaller than the smallest person box, 16x32 pixels.')
     assert result.glb == [] and result.view3d is None
 
 
