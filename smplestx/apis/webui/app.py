@@ -157,7 +157,6 @@ def build_app(demo, upload_dir: str, delete_cache: Sequence[int] = (3600, 6 * 36
                      concurrency_limit=1, concurrency_id='model').then(
                          show_overlay, video, [overlay, video], queue=False, api_name=False)
         app.unload(end)
-    app.sessions = sessions
     return app
 
 
