@@ -101,15 +101,18 @@ def canvas_pixels(driver):
     return np.asarray(Image.open(io.BytesIO(canvas.screenshot_as_png)).convert('RGB'))
 
 
+def colourful(pixels):
+    """Whether an RGB image shows something: spread and many distinct colours."""
+    return pixels.std() > 5 and len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50
+
+
 def check_3d_view(driver):
     if not EXPORTER:
         assert 'need the animation exporter' in text_of(driver, '#status')
         return
     wait(driver, lambda d: find(d, '#view3d canvas'), what='the 3D view')
-    time.sleep(2)  # let the viewer load the GLB and draw a few frames
-    pixels = canvas_pixels(driver)
-    colours = len(np.unique(pixels.reshape(-1, 3), axis=0))
-    assert pixels.std() > 5 and colours > 50, f'blank 3D view ({colours} colours)'
+    # The viewer loads the GLB, then draws: poll the canvas until the body shows.
+    wait(driver, lambda d: colourful(canvas_pixels(d)), 30, 'the mesh in the 3D view')
 
 
 def save(driver, name, tmp_path):
