@@ -2,7 +2,9 @@
 
 A visitor uploads the bundled photo, presses Run and gets the overlay, the downloads and
 (with the animation exporter) a 3D view whose WebGL canvas shows the mesh; then the same
-with the bundled video, which must play in the browser. The page may only talk to the
+with the bundled video, which must play in the browser; then a broken file and a video
+without people, which get a message in the page. Each session's files must be gone once
+its page is left. The page may only talk to the
 app: the browser's network log is checked for any other host. Screenshots go to
 ``$SMPLESTX_WEBUI_SCREENSHOTS`` when it is set.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from webui_utils import IMAGE, VIDEO
+from webui_utils import IMAGE, VIDEO, tiny_video
 
 from smplestx.apis.webui.jobs import animation_problem
 
@@ -182,7 +184,18 @@ def test_image_then_video_in_the_browser(web_app, browser, tmp_path):
                      and not u.startswith((f'{origin}/', origin.replace('http', 'ws', 1))))
     assert not foreign, f'the page fetched from other hosts: {foreign}'
 
-    browser.get('about:blank')  # the second session ends too
+    # A third session: the video's files go; a bad upload and an empty video get a message.
+    browser.get(web_app.url)
+    wait(browser, lambda d: not uploads_named(web_app, VIDEO.name), 20,
+         'the second session\'s files to go')
+    broken = tmp_path / 'broken.jpg'
+    broken.write_bytes(b'not an image')
+    upload_and_run(browser, broken, 'Error: Cannot decode image file broken.jpg')
+    find(browser, '#upload button[aria-label=Clear]')[0].click()
+    upload_and_run(browser, tiny_video(tmp_path / 'tiny.mp4'),
+                   'No people were found in the video (tiny.mp4, 3 frames)')
+
+    browser.get('about:blank')  # the last session ends too
     wait(browser, lambda d: not session_folders(web_app) and
-         not uploads_named(web_app, VIDEO.name), 20, 'the second session\'s files to go')
+         not uploads_named(web_app, 'tiny.mp4'), 20, 'the last session\'s files to go')
     assert time.monotonic() - start < 180
