@@ -22,6 +22,8 @@ from typing import List, Optional
 
 from mmengine.config import DictAction
 
+from smplestx.utils.offline import set_offline_environment
+
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the command line."""
@@ -66,11 +68,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print('error: the web demo needs Gradio (Python >= 3.10): pip install -e ".[web]"',
               file=sys.stderr)
         return 2
+    set_offline_environment()  # before Gradio and timm read it at import
     work_dir = args.work_dir or tempfile.mkdtemp(prefix='smplestx-webui-')
     try:
         from smplestx.apis.webui import app as webapp
-
-        webapp.set_offline_environment(f'{work_dir}/gradio')
         from smplestx.apis.webui.jobs import SETUP_ERRORS, WebDemo
 
         try:

@@ -1,4 +1,5 @@
-"""``tools/webui.py``: one-line errors, a server on loopback that stops cleanly."""
+"""``tools/webui.py``: one-line errors; a server on loopback that talks to no other host and
+stops cleanly."""
 
 import importlib.util
 import os
@@ -43,6 +44,34 @@ def listening_addresses(port: int):
     return found
 
 
+#: ``sitecustomize`` of the tool's process: appends every host it connects to or looks up.
+HOST_RECORDER = '''
+import socket
+
+_connect, _getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+
+def _record(host):
+    with open({path!r}, 'a') as f:
+        f.write(str(host) + '\\n')
+
+
+def _recording_connect(sock, address):
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        _record(address[0])
+    return _connect(sock, address)
+
+
+def _recording_getaddrinfo(host, *args, **kwargs):
+    _record(host)
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.socket.connect = _recording_connect
+socket.getaddrinfo = _recording_getaddrinfo
+'''
+
+
 def test_errors_are_one_line(tmp_path, capsys, monkeypatch):
     pytest.importorskip('gradio', reason='the web demo needs Gradio: pip install -e ".[web]"')
     tool = load_tool()
@@ -63,8 +92,13 @@ def test_serves_on_loopback_and_cleans_up(tmp_path):
     if any((ROOT / c).is_file() for c in demo_api.DEFAULT_CHECKPOINTS):
         pytest.skip('released weights in the repository: the tool would load them')
     port = free_port()
+    hooks, hosts_file = tmp_path / 'hooks', tmp_path / 'hosts.txt'
+    hooks.mkdir()
+    (hooks / 'sitecustomize.py').write_text(HOST_RECORDER.format(path=str(hosts_file)))
     env = {k: v for k, v in os.environ.items() if k != BODY_MODELS_ENV}
-    env.update(TMPDIR=str(tmp_path), CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1')
+    env.update(TMPDIR=str(tmp_path), CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1',
+               PYTHONPATH=os.pathsep.join(filter(None, [str(hooks),
+                                                        os.environ.get('PYTHONPATH')])))
     log = tmp_path / 'server.log'
     with log.open('w') as out:
         proc = subprocess.Popen(
@@ -83,6 +117,8 @@ def test_serves_on_loopback_and_cleans_up(tmp_path):
                 continue
         assert page, f'no answer on port {port}:\n{log.read_text()[-3000:]}'
         assert listening_addresses(port) == ['127.0.0.1']
+        hosts = set(hosts_file.read_text().split())
+        assert '127.0.0.1' in hosts and hosts <= {'127.0.0.1', 'localhost', '::1'}, hosts
         assert 'Placeholder model: these results are not estimates.' in page
         work_dirs = list(tmp_path.glob('smplestx-webui-*'))
         assert len(work_dirs) == 1 and (work_dirs[0] / 'gradio').is_dir()

@@ -1,25 +1,16 @@
 """The Gradio page of the web demo: upload, options, overlay, 3D view, downloads.
 
-Built for a shared, offline machine: no analytics, no share tunnel, no monitoring page,
-no run history in the browser, fonts and scripts served by the app itself (Gradio 6's
-default theme bundles its fonts), loopback by default, a size limit on uploads, the
-uploads and outputs of a session deleted when its tab closes, and one job at a time on
-the model, the others waiting in a queue.
+Built for a shared, offline machine: no analytics (see :mod:`smplestx.utils.offline`), no
+share tunnel, no monitoring page, no run history in the browser, fonts and scripts served
+by the app itself (Gradio 6's default theme bundles its fonts), loopback by default, a
+size limit on uploads, the uploads and outputs of a session deleted when its tab closes,
+and one job at a time on the model, the others waiting in a queue.
 """
 
 import os
 import os.path as osp
 import re
 from typing import Any, Optional, Sequence
-
-#: Set before Gradio runs: no usage statistics, no Hugging Face Hub calls.
-OFFLINE_ENVIRONMENT = {
-    'GRADIO_ANALYTICS_ENABLED': 'False',
-    'HF_HUB_OFFLINE': '1',
-    'HF_HUB_DISABLE_TELEMETRY': '1',
-    'GRADIO_SSR_MODE': 'False',
-    'GRADIO_MCP_SERVER': 'False',
-}
 
 TITLE = 'SMPLest-X: whole-body SMPL-X from an image or a video'
 CSS = """
@@ -28,12 +19,6 @@ CSS = """
 #status { min-height: 2.5em; }
 """
 SOURCE_CHOICES = [('person detector', 'detector'), ('whole image (one person)', 'whole_image')]
-
-
-def set_offline_environment(upload_dir: str) -> None:
-    """Environment for an offline Gradio whose uploads and cache live in ``upload_dir``."""
-    os.environ.update(OFFLINE_ENVIRONMENT)
-    os.environ['GRADIO_TEMP_DIR'] = upload_dir
 
 
 def escape_markdown(text: str) -> str:
@@ -52,16 +37,21 @@ def notice_markdown(notice: Optional[str]) -> str:
 def build_app(demo, upload_dir: str, delete_cache: Sequence[int] = (3600, 6 * 3600)):
     """Build the Blocks app of a :class:`~smplestx.apis.webui.jobs.WebDemo`.
 
+    The process should be offline already
+    (:func:`smplestx.utils.offline.set_offline_environment`, before Gradio is imported).
+
     Args:
         demo: The model and its jobs.
-        upload_dir: Gradio's upload and cache folder (``$GRADIO_TEMP_DIR``); job folders
-            go in its ``sessions/`` so that Gradio serves them without copying.
+        upload_dir: Gradio's upload and cache folder (set as ``$GRADIO_TEMP_DIR`` of this
+            process); job folders go in its ``sessions/`` so that Gradio serves them
+            without copying.
         delete_cache: ``(every, age)`` seconds: a backstop that deletes cached files
             older than ``age`` (sessions that never closed cleanly).
 
     Returns:
         The (not yet launched) ``gr.Blocks``.
     """
+    os.environ['GRADIO_TEMP_DIR'] = upload_dir  # read by the Blocks and the upload route
     import gradio as gr
 
     from smplestx.apis.webui.jobs import UPLOAD_EXTS, JobError, JobOptions

@@ -5,6 +5,7 @@ seeded tiny model on a generated stand-in body model), exactly as a fresh instal
 """
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from webui_utils import MAX_UPLOAD_MB, free_port
 
 from smplestx.apis import demo as demo_api
 from smplestx.utils.body_model_files import BODY_MODELS_ENV
+from smplestx.utils.offline import OFFLINE_ENVIRONMENT
 
 
 @pytest.fixture(scope='session')
@@ -27,13 +29,34 @@ def web_demo(tmp_path_factory):
 
 
 class RunningApp:
-    """A launched app: its URL, its upload folder and its session files."""
+    """A launched app: its URL, its upload folder, its session files, and every host this
+    process connected to or looked up while it ran."""
 
-    def __init__(self, app, upload_dir: Path) -> None:
+    def __init__(self, app, upload_dir: Path, hosts: set) -> None:
         self.app = app
         self.url = app.local_url.rstrip('/') + '/'
         self.upload_dir = upload_dir
         self.sessions_dir = upload_dir / 'sessions'
+        self.hosts = hosts
+
+
+def record_hosts(patch: pytest.MonkeyPatch) -> set:
+    """Record the host of every socket connection and name lookup of this process."""
+    hosts = set()
+    connect, getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+    def recording_connect(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            hosts.add(address[0])
+        return connect(sock, address)
+
+    def recording_getaddrinfo(host, *args, **kwargs):
+        hosts.add(host)
+        return getaddrinfo(host, *args, **kwargs)
+
+    patch.setattr(socket.socket, 'connect', recording_connect)
+    patch.setattr(socket, 'getaddrinfo', recording_getaddrinfo)
+    return hosts
 
 
 @pytest.fixture(scope='module')
@@ -46,12 +69,20 @@ def web_app(web_demo, tmp_path_factory):
 
     upload_dir = tmp_path_factory.mktemp('webui') / 'gradio'
     with pytest.MonkeyPatch.context() as patch:
-        for key in (*webapp.OFFLINE_ENVIRONMENT, 'GRADIO_TEMP_DIR'):
-            patch.setenv(key, os.environ.get(key, ''))  # so that they are restored afterwards
-        webapp.set_offline_environment(str(upload_dir))
+        for key, value in OFFLINE_ENVIRONMENT.items():
+            patch.setenv(key, value)
+        patch.setenv('GRADIO_TEMP_DIR', os.environ.get('GRADIO_TEMP_DIR', ''))  # restored after
+        # tools/webui.py sets the environment before the hub client is imported; this
+        # process imported it already (timm), so its constants are set as the environment
+        # would have set them.
+        import huggingface_hub.constants as hub
+
+        patch.setattr(hub, 'HF_HUB_OFFLINE', True)
+        patch.setattr(hub, 'HF_HUB_DISABLE_TELEMETRY', True)
+        hosts = record_hosts(patch)
         app = webapp.build_app(web_demo, str(upload_dir))
         webapp.launch(app, port=free_port(), max_upload_mb=MAX_UPLOAD_MB, block=False)
         try:
-            yield RunningApp(app, upload_dir)
+            yield RunningApp(app, upload_dir, hosts)
         finally:
             app.close()

@@ -100,3 +100,9 @@ def test_messages_are_shown_literally():
     assert notice_markdown(None) == ''
     assert notice_markdown('notice: no weights: placeholders') == (
         '**Placeholder model: these results are not estimates.** no weights: placeholders')
+
+
+def test_the_server_talks_to_no_other_host(client, web_app):
+    run(client, IMAGE)  # a whole job, after start-up: neither contacts another host
+    assert web_app.hosts, 'nothing recorded: the client itself connects to the server'
+    assert web_app.hosts <= {'127.0.0.1', 'localhost', '::1'}, web_app.hosts
