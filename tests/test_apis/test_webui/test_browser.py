@@ -121,7 +121,7 @@ def save(driver, name, tmp_path):
     folder = Path(os.environ.get('SMPLESTX_WEBUI_SCREENSHOTS') or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     height = driver.execute_script('return document.documentElement.scrollHeight')
-    driver.set_window_size(1280, max(1200, height + 40))
+    driver.set_window_size(1280, max(1200, height + 200))  # the whole page, with a margin
     driver.save_screenshot(str(folder / f'{name}.png'))
 
 
