@@ -27,6 +27,8 @@ from smplestx.utils.offline import set_offline_environment
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the command line."""
+    from smplestx.models.utils.precision import PRECISIONS
+
     parser = argparse.ArgumentParser(
         description='SMPLest-X web demo (Gradio).',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -37,6 +39,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--checkpoint', help='model weights (default: as tools/demo.py)')
     parser.add_argument('--body-model-dir', help='SMPL-X folder (default: as tools/demo.py)')
     parser.add_argument('--device', help='torch device (default: cuda if available)')
+    parser.add_argument('--precision', choices=PRECISIONS,
+                        help='inference precision (default: the config\'s, else fp32)')
     parser.add_argument('--det-config', help='mmdet config (default: RTMDet-tiny COCO)')
     parser.add_argument('--det-checkpoint', help='person-detector weights; without them '
                         'only "whole image" is offered')
@@ -45,6 +49,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--batch-size', type=int, default=8, help='people per model batch')
     parser.add_argument('--seed', type=int, default=0, help='seed of placeholder weights')
     parser.add_argument('--standin-dir', help='where to generate the stand-in body model')
+    camera = parser.add_mutually_exclusive_group()
+    camera.add_argument('--fov', type=float, help='animation: horizontal field of view of the '
+                        'video camera in degrees (default: focal = image diagonal)')
+    camera.add_argument('--focal', type=float,
+                        help='animation: focal length of the video camera in pixels')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, key=value')
     parser.add_argument('--max-upload-mb', type=int, default=200, help='largest upload')
@@ -63,12 +72,12 @@ def _stop(signum, frame):
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Start the app and serve until interrupted; returns the exit status."""
+    set_offline_environment()  # before Gradio and timm read it at import
     args = parse_args(argv)
     if importlib.util.find_spec('gradio') is None:
         print('error: the web demo needs Gradio (Python >= 3.10): pip install -e ".[web]"',
               file=sys.stderr)
         return 2
-    set_offline_environment()  # before Gradio and timm read it at import
     work_dir = args.work_dir or tempfile.mkdtemp(prefix='smplestx-webui-')
     try:
         from smplestx.apis.webui import app as webapp
@@ -78,7 +87,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             demo = WebDemo(args.config, args.checkpoint, args.body_model_dir, args.device,
                            args.det_config, args.det_checkpoint, tuple(args.min_box_size),
                            args.batch_size, args.seed, args.cfg_options, args.standin_dir,
-                           args.max_frames)
+                           args.max_frames, args.precision,
+                           {k: v for k, v in (('fov', args.fov), ('focal', args.focal))
+                            if v is not None} or None)
         except SETUP_ERRORS as err:
             message = err.args[0] if isinstance(err, KeyError) and err.args else err
             print(f'error: {message}', file=sys.stderr)

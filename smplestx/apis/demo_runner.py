@@ -100,6 +100,9 @@ class DemoOptions:
             single-frame file per person of an image (:mod:`smplestx.apis.animation`).
         animation_camera: ``fov`` (degrees) or ``focal`` (pixels) of the video camera the
             animation's root trajectory is expressed in (default: the image diagonal).
+        visualizer: Keyword arguments of the overlays'
+            :class:`~smplestx.visualization.SMPLXVisualizer` (``alpha``, ``show_bboxes``,
+            ``show_keypoints``, ...).
         end_of_input: Extra exporters called for every finished input (see
             :data:`~smplestx.evaluation.metrics.inference_writer.EndOfInputHook`).
     """
@@ -132,6 +135,7 @@ class DemoOptions:
     precision: Optional[str] = None
     export_animation: Sequence[str] = ()
     animation_camera: Optional[Dict[str, float]] = None
+    visualizer: Optional[Dict[str, Any]] = None
     end_of_input: Sequence[Callable[[str, Dict[str, Any], Dict[str, Any]], None]] = ()
 
 
@@ -269,15 +273,18 @@ def demo_settings(setup: DemoSetup, options: DemoOptions) -> Dict[str, Any]:
     else:
         boxes = dict(detector=options.det_config, weights=_file_id(options.det_checkpoint),
                      score_thr=options.det_score_thr)
-    return dict(config=osp.abspath(setup.config), checkpoint=_file_id(setup.checkpoint),
-                seed=options.seed if setup.placeholder else None,
-                body_model_dir=setup.body_model_dir, cfg_options=options.cfg_options,
-                boxes=boxes, min_box_size=list(options.min_box_size),
-                max_people=options.max_people, render=options.render,
-                save_mesh=options.save_mesh, save_frames=options.save_humandata,
-                track=options.track, smooth=options.smooth, precision=options.precision,
-                export_animation=sorted(options.export_animation),
-                animation_camera=options.animation_camera or None)
+    settings = dict(config=osp.abspath(setup.config), checkpoint=_file_id(setup.checkpoint),
+                  seed=options.seed if setup.placeholder else None,
+                  body_model_dir=setup.body_model_dir, cfg_options=options.cfg_options,
+                  boxes=boxes, min_box_size=list(options.min_box_size),
+                  max_people=options.max_people, render=options.render,
+                  save_mesh=options.save_mesh, save_frames=options.save_humandata,
+                  track=options.track, smooth=options.smooth, precision=options.precision,
+                  export_animation=sorted(options.export_animation),
+                  animation_camera=options.animation_camera or None)
+    if options.visualizer:
+        settings['visualizer'] = dict(options.visualizer)
+    return settings
 
 
 # ----------------------------------------------------------------------------- plan
@@ -352,8 +359,9 @@ def _is_main_process(options: DemoOptions) -> bool:
 
 
 def run_demo(inputs: Sequence[Union[str, os.PathLike]], options: Optional[DemoOptions] = None,
-             setup: Optional[DemoSetup] = None,
-             log: Callable[[str], None] = print) -> DemoSummary:
+             setup: Optional[DemoSetup] = None, log: Callable[[str], None] = print,
+             model: Optional[torch.nn.Module] = None,
+             box_source: Optional[Tuple[Any, str]] = None) -> DemoSummary:
     """Run the demo on image files, image folders and videos; write every result.
 
     Args:
@@ -361,6 +369,11 @@ def run_demo(inputs: Sequence[Union[str, os.PathLike]], options: Optional[DemoOp
         options: What to run and write (defaults: :class:`DemoOptions`).
         setup: Model files (default: :func:`~smplestx.apis.demo.resolve_demo_setup`).
         log: Where the summary lines go.
+        model: The model of ``setup``, built once by a caller that runs many demos (the
+            web demo); built here when ``None``. One process only.
+        box_source: ``(source, mode)``: a person-box source built once by such a caller
+            and how the index records it (``'detector'``, ``'whole_image'``); made from
+            ``options`` when ``None``.
 
     Returns:
         What was written, skipped or failed.
@@ -413,7 +426,7 @@ def run_demo(inputs: Sequence[Union[str, os.PathLike]], options: Optional[DemoOp
         log(f'{len(plan.skipped)} inputs complete already: skipped (--overwrite redoes them)')
     summary = DemoSummary(options.out_dir, list(outcomes.values()))
     if plan.todo or plan.finalize:
-        records, ranks = _run_runner(plan, options, setup, settings, log)
+        records, ranks = _run_runner(plan, options, setup, settings, log, model, box_source)
         summary.ranks = ranks
         for record in records:
             outcome = outcomes[record['name']]
@@ -445,13 +458,16 @@ def _end_of_input_hooks(options: DemoOptions, setup: DemoSetup) -> list:
 
 
 def _run_runner(plan: DemoPlan, options: DemoOptions, setup: DemoSetup,
-                settings: Dict[str, Any], log: Callable[[str], None]
-                ) -> Tuple[List[dict], List[dict]]:
+                settings: Dict[str, Any], log: Callable[[str], None],
+                model: Optional[torch.nn.Module] = None,
+                boxes: Optional[Tuple[Any, str]] = None) -> Tuple[List[dict], List[dict]]:
     from smplestx.engine.runner import SMPLestXRunner
 
     device = _process_device(options)
-    box_source, boxes_mode = _box_source(options, device)
-    model = build_model(setup, device, options.seed, options.cfg_options, options.precision)
+    box_source, boxes_mode = boxes or _box_source(options, device)
+    if model is None:
+        model = build_model(setup, device, options.seed, options.cfg_options,
+                            options.precision)
     predictor = FramePredictor(model, build_inference_pipeline(model.cfg), box_source,
                                options.batch_size, min_box_size=options.min_box_size,
                                max_people=options.max_people, track=options.track,
@@ -472,7 +488,8 @@ def _run_runner(plan: DemoPlan, options: DemoOptions, setup: DemoSetup,
                   tracking=dict(track=options.track, smooth=options.smooth),
                   settings=settings, index_meta=index_meta,
                   end_of_input=_end_of_input_hooks(options, setup), log=log)
-    visualizer = SMPLXVisualizer(name=f'smplestx-demo-{uuid.uuid4().hex}', faces=writer['faces'])
+    visualizer = SMPLXVisualizer(name=f'smplestx-demo-{uuid.uuid4().hex}', faces=writer['faces'],
+                                 **(options.visualizer or {}))
     writer['visualizer'] = visualizer  # the Runner's too (MMEngine's would be a second figure)
     work_dir = options.work_dir or tempfile.mkdtemp(prefix='smplestx-demo-')
     try:

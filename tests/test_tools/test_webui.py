@@ -14,6 +14,7 @@ import pytest
 
 from smplestx.apis import demo as demo_api
 from smplestx.utils.body_model_files import BODY_MODELS_ENV
+from smplestx.utils.offline import OFFLINE_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,6 +75,8 @@ socket.getaddrinfo = _recording_getaddrinfo
 
 def test_errors_are_one_line(tmp_path, capsys, monkeypatch):
     pytest.importorskip('gradio', reason='the web demo needs Gradio: pip install -e ".[web]"')
+    for key in OFFLINE_ENVIRONMENT:  # main() sets them: restored after the test
+        monkeypatch.setenv(key, os.environ.get(key, ''))
     tool = load_tool()
     assert tool.main(['--checkpoint', str(tmp_path / 'missing.pth'), '--work-dir',
                       str(tmp_path)]) == 2

@@ -20,12 +20,14 @@ import threading
 import zipfile
 from typing import Callable, List, Optional, Sequence
 
-from smplestx.apis.demo import build_inferencer, resolve_demo_setup, run_demo
-from smplestx.apis.detection import DetectorUnavailableError, PersonDetector
-from smplestx.apis.frames import IMAGE_EXTS, VIDEO_EXTS, count_frames, input_kind
-from smplestx.apis.inferencers import make_box_source
+import torch
+
+from smplestx.apis.demo import build_model, resolve_demo_setup
+from smplestx.apis.demo_runner import DemoOptions, run_demo
+from smplestx.apis.detection import DetectorUnavailableError, PersonDetector, make_box_source
 from smplestx.apis.webui.video import VideoEncodeError, to_browser_mp4
 from smplestx.datasets.utils.image_io import ImageReadError
+from smplestx.datasets.utils.media_io import IMAGE_EXTS, VIDEO_EXTS, count_frames, input_kind
 from smplestx.models.utils.checkpoint_conversion import CHECKPOINT_ERRORS
 from smplestx.utils.io import atomic_path
 
@@ -176,23 +178,27 @@ class WebDemo:
                  det_config: Optional[str] = None, det_checkpoint: Optional[str] = None,
                  min_box_size: Sequence[float] = (16, 32), batch_size: int = 8, seed: int = 0,
                  cfg_options: Optional[dict] = None, standin_dir: Optional[str] = None,
-                 max_frames: int = 600, log: Callable[[str], None] = print) -> None:
+                 max_frames: int = 600, precision: Optional[str] = None,
+                 animation_camera: Optional[dict] = None,
+                 log: Callable[[str], None] = print) -> None:
         self.setup = resolve_demo_setup(config, checkpoint, body_model_dir, standin_dir)
         self.batch_size = batch_size
         self.min_box_size = tuple(min_box_size)
         self.max_frames = max_frames
+        self.animation_camera = animation_camera
         self.log = log
+        device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         self.detector = None
         self.detector_problem: Optional[str] = None
         if det_checkpoint:
-            self.detector = PersonDetector(det_config, det_checkpoint, device or 'cpu', 0.5,
+            self.detector = PersonDetector(det_config, det_checkpoint, device, 0.5,
                                            self.min_box_size)
         else:
             self.detector_problem = ('no person detector was given at start (tools/webui.py '
                                      '--det-checkpoint FILE): use "whole image"')
-        self.inferencer = build_inferencer(self.setup, device, make_box_source('whole_image'),
-                                           seed=seed, cfg_options=cfg_options,
-                                           min_box_size=self.min_box_size)
+        # Built once: every job runs the demo's Runner loop on this model.
+        self.model = build_model(self.setup, device, seed, cfg_options, precision)
+        self.device = str(next(self.model.parameters()).device)
         self._lock = threading.Lock()
 
     @property
@@ -236,38 +242,35 @@ class WebDemo:
             if frames is not None and frames > self.max_frames:
                 raise JobError(f'{name} has {frames} frames; this demo accepts videos of at '
                                f'most {self.max_frames} frames')
-        mode = self._configure(options)
         video = kind == 'video'
         track = video and (options.track or options.smooth)
         # The demo writes the GLB/BVH itself (per track of a video, per person of an image).
-        animation = {} if animation_problem() or (video and not track) else dict(
-            export_animation=ANIMATION_FORMATS)
-        index_path = run_demo(
-            [source], osp.join(job_dir, 'out'), self.inferencer, self.setup,
-            batch_size=self.batch_size, render=True, boxes_mode=mode, show_progress=False,
-            log=self.log, track=track,
-            smooth=dict(min_cutoff=options.smooth_min_cutoff, beta=options.smooth_beta)
-            if video and options.smooth else None, **animation)[0]
-        return self._collect(index_path, name, kind)
+        animation = () if animation_problem() or (video and not track) else ANIMATION_FORMATS
+        demo_options = DemoOptions(
+            out_dir=osp.join(job_dir, 'out'), min_box_size=self.min_box_size,
+            max_people=options.max_people, device=self.device, batch_size=self.batch_size,
+            track=track, smooth=dict(min_cutoff=options.smooth_min_cutoff,
+                                     beta=options.smooth_beta) if video and options.smooth
+            else None, strict=True, show_progress=False, export_animation=animation,
+            animation_camera=self.animation_camera,
+            visualizer=dict(alpha=options.mesh_alpha, show_bboxes=options.show_boxes,
+                            show_keypoints=options.show_keypoints))
+        summary = run_demo([source], demo_options, self.setup, log=self.log, model=self.model,
+                           box_source=self._box_source(options))
+        outcome = summary.inputs[0]
+        if outcome.status != 'done':
+            raise JobError(f'no frame of {name} could be read')
+        return self._collect(osp.join(outcome.folder, 'index.json'), name, kind)
 
-    def _configure(self, options: JobOptions) -> str:
-        """Point the shared inferencer at this job's person source and drawing options."""
-        if options.person_source == 'detector':
-            if self.detector is None:
-                raise JobError(f'the person detector is not available: {self.detector_problem}')
-            self.detector.score_thr = options.det_score_thr
-            self.detector.max_people = options.max_people
-            self.inferencer.box_source = self.detector
-            mode = 'detector'
-        else:
-            self.inferencer.box_source = make_box_source('whole_image')
-            mode = 'whole_image'
-        self.inferencer.max_people = options.max_people
-        visualizer = self.inferencer.visualizer
-        visualizer.alpha = options.mesh_alpha
-        visualizer.show_bboxes = options.show_boxes
-        visualizer.show_keypoints = options.show_keypoints
-        return mode
+    def _box_source(self, options: JobOptions) -> tuple:
+        """``(source, mode)`` of this job's people: the detector built at start, or frames."""
+        if options.person_source == 'whole_image':
+            return make_box_source('whole_image'), 'whole_image'
+        if self.detector is None:
+            raise JobError(f'the person detector is not available: {self.detector_problem}')
+        self.detector.score_thr = options.det_score_thr  # one job at a time (the lock)
+        self.detector.max_people = options.max_people
+        return self.detector, 'detector'
 
     def _collect(self, index_path: str, name: str, kind: str) -> JobResult:
         """Read the demo's index and turn its files into what the page shows."""
