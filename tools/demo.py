@@ -23,15 +23,15 @@ Examples::
 """
 
 import argparse
-import os
 import sys
 from typing import List, Optional, Tuple
 
 from mmengine.config import DictAction
 
 from smplestx.apis.demo import resolve_demo_setup
-from smplestx.apis.demo_runner import DemoOptions, run_demo
+from smplestx.apis.demo_runner import DemoOptions, is_main_process, run_demo
 from smplestx.apis.detection import DetectorUnavailableError
+from smplestx.datasets.media_dataset import DEFAULT_PART_SIZE
 from smplestx.models.utils.checkpoint_conversion import CHECKPOINT_ERRORS
 from smplestx.models.utils.precision import PRECISIONS
 from smplestx.utils.cli import shutdown_distributed
@@ -124,7 +124,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'array task each)')
     parser.add_argument('--num-workers', type=int, default=0,
                         help='dataloader workers decoding frames (0: the main process)')
-    parser.add_argument('--images-per-part', type=int, default=64,
+    parser.add_argument('--images-per-part', type=int, default=DEFAULT_PART_SIZE,
                         help='images of a folder handled as one unit (folders spread over '
                         'processes in such parts)')
     parser.add_argument('--work-dir', help='folder for the Runner\'s logs (default: a '
@@ -173,10 +173,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         setup = resolve_demo_setup(args.config, args.checkpoint, args.body_model_dir,
                                    args.standin_dir)
-        main_process = args.launcher == 'none' or int(os.environ.get('RANK', 0)) == 0
-        if setup.notice and main_process:
+        options = demo_options(args)
+        if setup.notice and is_main_process(options):
             print(setup.notice, file=sys.stderr)
-        summary = run_demo(args.inputs, demo_options(args), setup)
+        summary = run_demo(args.inputs, options, setup)
     except USER_ERRORS as err:
         print(f'error: {_message(err)}', file=sys.stderr)
         return 2

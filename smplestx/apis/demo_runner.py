@@ -40,6 +40,7 @@ from smplestx.apis.demo import DemoSetup, build_model, resolve_demo_setup
 from smplestx.apis.detection import GivenBoxes, PersonDetector, make_box_source
 from smplestx.apis.exporters import INDEX_FILE
 from smplestx.apis.frame_predictor import FramePredictor, build_inference_pipeline
+from smplestx.apis.inference import load_config
 from smplestx.datasets.media_dataset import (
     DEFAULT_CLIP_LEN,
     DEFAULT_PART_SIZE,
@@ -50,6 +51,7 @@ from smplestx.datasets.media_dataset import (
     first_item,
     split_units,
 )
+from smplestx.models.utils.precision import resolve_precision
 from smplestx.visualization import SMPLXVisualizer
 
 #: Up to this many skipped (complete) inputs are named one per line; more get one line.
@@ -262,8 +264,14 @@ def _file_id(path: Optional[str]) -> Optional[str]:
     return f'{osp.abspath(path)}:{st.st_size}:{st.st_mtime_ns}'
 
 
-def demo_settings(setup: DemoSetup, options: DemoOptions) -> Dict[str, Any]:
-    """What the outputs depend on: an input done with other settings is redone."""
+def demo_settings(setup: DemoSetup, options: DemoOptions,
+                  model: Optional[torch.nn.Module] = None) -> Dict[str, Any]:
+    """What the outputs depend on: an input done with other settings is redone.
+
+    The precision is the concrete mode (``auto`` resolved on this process's device, or
+    ``model``'s when a built model is given), so a run resumed on a machine where ``auto``
+    means another mode redoes the inputs instead of mixing modes.
+    """
     if options.boxes == 'whole_image':
         boxes: Any = 'whole_image'
     elif options.boxes:
@@ -279,12 +287,24 @@ def demo_settings(setup: DemoSetup, options: DemoOptions) -> Dict[str, Any]:
                   boxes=boxes, min_box_size=list(options.min_box_size),
                   max_people=options.max_people, render=options.render,
                   save_mesh=options.save_mesh, save_frames=options.save_humandata,
-                  track=options.track, smooth=options.smooth, precision=options.precision,
+                  track=options.track, smooth=options.smooth,
+                  precision=_concrete_precision(setup, options, model),
                   export_animation=sorted(options.export_animation),
                   animation_camera=options.animation_camera or None)
     if options.visualizer:
         settings['visualizer'] = dict(options.visualizer)
     return settings
+
+
+def _concrete_precision(setup: DemoSetup, options: DemoOptions,
+                        model: Optional[torch.nn.Module]) -> str:
+    """The precision the outputs are made in, known before any model is loaded."""
+    if model is not None and getattr(model, 'precision', None):
+        return model.precision
+    name = options.precision
+    if name is None:
+        name = load_config(setup.config, options.cfg_options).get('precision')
+    return resolve_precision(name, _process_device(options)).name
 
 
 # ----------------------------------------------------------------------------- plan
@@ -352,7 +372,8 @@ def _process_device(options: DemoOptions) -> str:
     return 'cuda' if torch.cuda.is_available() else 'cpu'
 
 
-def _is_main_process(options: DemoOptions) -> bool:
+def is_main_process(options: DemoOptions) -> bool:
+    """Whether this process is rank 0 of the run ``options`` describe (torchrun or Slurm)."""
     if options.launcher == 'none':
         return True
     return int(os.environ.get('RANK', os.environ.get('SLURM_PROCID', 0))) == 0
@@ -401,7 +422,7 @@ def run_demo(inputs: Sequence[Union[str, os.PathLike]], options: Optional[DemoOp
     check_device(options.device if options.launcher == 'none' else None)
     check_out_dir(options.out_dir)
     described = describe_inputs(inputs)
-    main = _is_main_process(options)
+    main = is_main_process(options)
     if options.boxes not in (None, 'whole_image'):
         unmatched = GivenBoxes.from_json(options.boxes).unmatched_keys(_frame_keys(described))
         if unmatched and main:
@@ -410,7 +431,7 @@ def run_demo(inputs: Sequence[Union[str, os.PathLike]], options: Optional[DemoOp
             log(f'warning: boxes file {options.boxes}: {len(unmatched)} key(s) match no frame '
                 f'of the inputs: {shown}{more}')
     setup = setup or resolve_demo_setup()
-    settings = demo_settings(setup, options)
+    settings = demo_settings(setup, options, model)
     plan = plan_demo(described, options, settings)
     outcomes = {item.name: InputOutcome(item.path, item.name,
                                         osp.join(options.out_dir, item.name), 'pending')
@@ -511,14 +532,31 @@ def _run_runner(plan: DemoPlan, options: DemoOptions, setup: DemoSetup,
             runner.test()
             result = runner.test_loop.evaluator.metrics[0].summary
         finally:
-            for handler in list(runner.logger.handlers):  # no open log file per call
-                if isinstance(handler, logging.FileHandler):
-                    handler.close()
-                    runner.logger.removeHandler(handler)
+            _release_runner(runner, visualizer)
     finally:
         if options.work_dir is None:
             shutil.rmtree(work_dir, ignore_errors=True)
     return result['records'], result['ranks']
+
+
+def _release_runner(runner: Any, visualizer: SMPLXVisualizer) -> None:
+    """Close the run's log file and forget its named MMEngine instances.
+
+    Each run creates a logger, a message hub and a visualizer registered by name in
+    MMEngine's class-level instance tables; a process that runs many demos (the web demo)
+    would keep every one of them. MMEngine has no public way to drop an instance.
+    """
+    from mmengine.logging import MessageHub, MMLogger
+
+    for handler in list(runner.logger.handlers):  # no open log file per call
+        if isinstance(handler, logging.FileHandler):
+            handler.close()
+            runner.logger.removeHandler(handler)
+    visualizer.close()
+    for manager, name in ((MMLogger, runner.logger.instance_name),
+                          (MessageHub, runner.message_hub.instance_name),
+                          (type(visualizer), visualizer.instance_name)):
+        manager._instance_dict.pop(name, None)
 
 
 def _log_summary(summary: DemoSummary, log: Callable[[str], None]) -> None:

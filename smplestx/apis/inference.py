@@ -4,7 +4,6 @@ import copy
 import itertools
 import os
 import os.path as osp
-import re
 from typing import Any, Dict, Iterator, Optional, Union
 
 import torch
@@ -14,12 +13,12 @@ from mmengine.registry import init_default_scope
 from torch import nn
 
 from smplestx.models.utils.checkpoint_conversion import (
-    CheckpointFormatError,
     CheckpointMismatchError,
     convert_official_state_dict,
     is_official_checkpoint,
     load_torch_file,
     official_network,
+    runner_state_dict,
     validate_state_dict,
 )
 from smplestx.models.utils.precision import (
@@ -183,13 +182,9 @@ def read_weights(checkpoint: str) -> Dict[str, Any]:
     """
     loaded = load_torch_file(checkpoint, mmap=True, mmengine_globals=True,
                              weights_crc_only=True)
-    if not isinstance(loaded, dict):
-        raise CheckpointFormatError(f'{checkpoint} holds no state dict '
-                                    f'(found {type(loaded).__name__})')
     if is_official_checkpoint(loaded):
         return dict(convert_official_state_dict(official_network(loaded)))
-    state_dict = loaded.get('state_dict', loaded)
-    return {re.sub(r'^module\.', '', key): value for key, value in state_dict.items()}
+    return runner_state_dict(loaded, checkpoint)
 
 
 def _load_into(model: nn.Module, state_dict: Dict[str, Any], source: str,
@@ -276,11 +271,7 @@ def check_checkpoint(cfg: Config, checkpoint: str) -> None:
         CheckpointMismatchError: If its weights do not fit the model, naming the file.
     """
     loaded = load_torch_file(checkpoint, mmengine_globals=True)  # memory-mapped, CRC-checked
-    if not isinstance(loaded, dict):
-        raise CheckpointFormatError(f'{checkpoint} holds no state dict '
-                                    f'(found {type(loaded).__name__})')
-    state_dict = loaded.get('state_dict', loaded)
-    state_dict = {re.sub(r'^module\.', '', key): value for key, value in state_dict.items()}
+    state_dict = runner_state_dict(loaded, checkpoint)  # official ones: the model's hook
     init_default_scope(cfg.get('default_scope', 'smplestx'))
     skeleton = model_skeleton(cfg.model)
     try:

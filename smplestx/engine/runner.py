@@ -27,7 +27,10 @@ from smplestx.utils.checkpoint import mmengine_safe_globals
 from smplestx.utils.io import atomic_path
 
 #: Temporary names of checkpoints being written (see ``smplestx.utils.io.atomic_path``).
-_PARTIAL_CHECKPOINT = re.compile(r'^\.(?:epoch|iter)_\d+\.pth\.\w+\.pth$')
+#: The hidden temporary file of an atomic checkpoint save (``.<name>.pth.<random>.pth``, see
+#: :func:`~smplestx.utils.io.atomic_path`) that a killed run left: any checkpoint name
+#: (``epoch_N``, ``iter_N``, ``best_*``, a custom ``filename_tmpl``).
+_PARTIAL_CHECKPOINT = re.compile(r'^\..+\.pth\.[A-Za-z0-9_]+\.pth$')
 
 
 class CheckpointSaveError(OSError):

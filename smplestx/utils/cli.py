@@ -130,12 +130,33 @@ def check_before_run(cfg: Config, out_files: Sequence[str] = ()) -> None:
     from smplestx.apis.inference import check_checkpoint
 
     check_config(cfg)
+    check_precision_key(cfg)
     check_writable(cfg.work_dir, folder=True)
     for path in out_files:
         check_writable(path)
     load_from = cfg.get('load_from')
     if load_from and '://' not in str(load_from):
         check_checkpoint(cfg, str(load_from))
+
+
+def check_precision_key(cfg: Config) -> None:
+    """Check the config's ``precision`` for the device the Runner will use.
+
+    Raises:
+        UsageError: For an unknown mode, or one the device cannot run (int8 on a GPU).
+    """
+    import torch
+
+    from smplestx.models.utils.precision import resolve_precision
+
+    precision = cfg.get('precision')
+    if precision is None:
+        return
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    try:
+        resolve_precision(precision, device)
+    except ValueError as err:
+        raise UsageError(f'config key precision: {err}') from None
 
 
 def shutdown_distributed() -> None:

@@ -136,9 +136,13 @@ def test_resume_falls_back_to_the_newest_whole_checkpoint(tmp_path, damage):
         os.replace(tmp_path / 'bad.pth', last)
     partial = work_dir / '.iter_6.pth.k2j4x9_a.pth'  # a save killed half-way
     partial.write_bytes(b'PK\x03\x04 half')
+    best = work_dir / '.best_mpvpe_all_iter_4.pth.3x_9kq1z.pth'  # of a save_best checkpoint
+    best.write_bytes(b'PK\x03\x04 half')
+    (work_dir / 'notes.pth.txt').write_text('not a checkpoint: kept')
     resumed = _runner(work_dir, max_iters=6, resume=True)
     log = _train_logged(resumed)
-    assert not partial.exists()
+    assert not partial.exists() and not best.exists()
+    assert (work_dir / 'notes.pth.txt').exists()
     if damage == 'empty pointer':
         assert f'{work_dir / "last_checkpoint"} is empty; falling back' in log
     else:

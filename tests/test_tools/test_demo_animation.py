@@ -87,3 +87,24 @@ def test_rerun_without_export_removes_the_animation_files(tmp_path, body_model_p
         assert (tmp_path / 'astronaut' / 'animation' / 'astronaut_00.glb').is_file()
         assert tool.main(args) == 0
     assert not (tmp_path / 'astronaut' / 'animation').exists()
+
+
+def test_a_failing_export_leaves_no_files_of_the_input(tmp_path, body_model_path, monkeypatch,
+                                                      capsys):
+    """An error in an end-of-input step (here the animation export, after writing one file)
+    removes everything of that input: no index.json, no half set of files."""
+    from smplestx.apis.animation import demo_export
+
+    def export_then_fail(track, formats, out_dir, **kwargs):
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        (Path(out_dir) / 'astronaut_00.glb').write_bytes(b'half')
+        raise OSError(28, 'No space left on device')
+
+    monkeypatch.setattr(demo_api, 'DEFAULT_CHECKPOINTS', ('checkpoints/__absent__.pth', ))
+    monkeypatch.setattr(demo_export, 'export_track_animation', export_then_fail)
+    code = _tool('demo').main([str(IMAGE), '--whole-image', '--export-animation', 'glb',
+                               '--out-dir', str(tmp_path), '--body-model-dir',
+                               str(body_model_path), '--no-progress', '--device', 'cpu'])
+    assert code == 2
+    assert 'No space left on device' in capsys.readouterr().err
+    assert not [p for p in tmp_path.rglob('*') if p.is_file()]

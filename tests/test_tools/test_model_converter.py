@@ -64,6 +64,14 @@ def test_mismatch_description_is_one_line():
     assert problem == ('1 missing key(s): c; 1 unexpected key(s): b; 1 shape mismatch(es) '
                        '(checkpoint vs model): a [2] vs [3]')
     assert state_dict_mismatch({'a': torch.zeros(2)}, {'a': torch.Size([2])}) is None
+    # Allowed-missing prefixes: their keys may be absent, not unexpected or of another shape.
+    model = {'a': torch.zeros(2), 'new.w': torch.zeros(3)}
+    assert state_dict_mismatch({'a': torch.zeros(2)}, model, ignore=['new.']) is None
+    assert state_dict_mismatch({'a': torch.zeros(2), 'new.stray': torch.zeros(1)}, model,
+                               ignore=['new.']) == '1 unexpected key(s): new.stray'
+    assert state_dict_mismatch({'a': torch.zeros(2), 'new.w': torch.zeros(4)}, model,
+                               ignore=['new.']) == ('1 shape mismatch(es) (checkpoint vs '
+                                                    'model): new.w [4] vs [3]')
 
 
 def test_convert_writes_verified_weights_only_checkpoint(official_tiny_path, body_model_path,

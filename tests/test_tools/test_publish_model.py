@@ -96,3 +96,20 @@ def test_cli_without_hash_and_errors(training_checkpoint, tmp_path):
     torch.save({'weights': torch.zeros(1)}, tmp_path / 'bare.pth')
     with pytest.raises(ValueError, match='bare.pth has no state_dict'):
         load_tool().publish(str(tmp_path / 'bare.pth'), str(tmp_path / 'y.pth'))
+
+
+def test_wrapped_and_damaged_checkpoints(training_checkpoint, tmp_path, capsys):
+    from smplestx.testing.damage import damaged_copy
+
+    tool = load_tool()
+    checkpoint = torch.load(training_checkpoint, weights_only=False)
+    checkpoint['state_dict'] = {f'module.{k}': v for k, v in checkpoint['state_dict'].items()}
+    torch.save(checkpoint, tmp_path / 'ddp.pth')
+    final, _ = tool.publish(str(tmp_path / 'ddp.pth'), str(tmp_path / 'out.pth'), add_hash=False)
+    assert sorted(torch.load(final, weights_only=True)['state_dict']) == ['linear.bias',
+                                                                          'linear.weight', 'stat']
+    damaged = damaged_copy(training_checkpoint, tmp_path / 'damaged.pth', flip=16)
+    assert tool.main([str(damaged), str(tmp_path / 'x.pth')]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f'error: {damaged} is damaged: member '), err
+    assert not (tmp_path / 'x.pth').exists()

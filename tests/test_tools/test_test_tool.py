@@ -268,6 +268,17 @@ def test_checkpoint_problems_are_reported_before_the_runner_starts(
     assert not (tmp_path / 'w').exists()
 
 
+def test_a_bad_precision_config_key_is_one_line_error(tool, tmp_path, official_tiny_path,
+                                                     body_models_env, capfd):
+    code, out, err = _script(tool, [str(TEST_CONFIG), str(official_tiny_path /
+                                                           'snapshot_0.pth.tar'),
+                                    '--work-dir', str(tmp_path / 'w'),
+                                    '--cfg-options', 'precision=fp64'], capfd)
+    assert code == 2 and err == ["error: config key precision: precision must be one of "
+                                 "fp32, bf16, fp16, int8, auto; got 'fp64'"], err
+    assert 'Config:' not in out and not (tmp_path / 'w').exists()
+
+
 @pytest.mark.parametrize('out_name,message', [
     ('file/preds.pkl', 'is a file, not a folder'),
     ('preds.txt', 'the predictions are dumped as a pickle; name the file *.pkl or *.pickle'),

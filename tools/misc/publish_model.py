@@ -17,7 +17,11 @@ from typing import Any, Dict, Optional, Tuple
 
 import torch
 
-from smplestx.utils.checkpoint import UnsafeCheckpointError, mmengine_safe_globals
+from smplestx.models.utils.checkpoint_conversion import (
+    CHECKPOINT_ERRORS,
+    load_torch_file,
+    runner_state_dict,
+)
 from smplestx.utils.io import atomic_open, file_sha256
 
 #: Meta entries worth keeping (they describe the weights, not the training state).
@@ -47,21 +51,19 @@ def _plain(value: Any) -> bool:
 
 
 def load_training_checkpoint(path: str) -> Dict[str, Any]:
-    """Load an MMEngine checkpoint with ``weights_only=True`` (MMEngine allowlist).
+    """Load an MMEngine checkpoint: CRC-checked, memory-mapped, ``weights_only=True``.
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
-        ValueError: If it has no ``state_dict``.
+        ValueError: If it is not a torch checkpoint, is damaged, or has no ``state_dict``.
+        UnsafeCheckpointError: If it holds objects outside the MMEngine allowlist.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint {path} does not exist')
-    with mmengine_safe_globals(path):
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    checkpoint = load_torch_file(path, mmap=True, mmengine_globals=True)
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get('state_dict'), dict):
         found = list(checkpoint)[:5] if isinstance(checkpoint, dict) else type(checkpoint)
         raise ValueError(f'{path} has no state_dict (found {found}); is it an MMEngine '
                          f'checkpoint?')
-    return checkpoint
+    return dict(checkpoint, state_dict=runner_state_dict(checkpoint, path))
 
 
 def strip_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
@@ -106,7 +108,7 @@ def main(argv: Optional[list] = None) -> int:
     args = parse_args(argv)
     try:
         final, digest = publish(args.in_file, args.out_file, add_hash=not args.no_hash)
-    except (FileNotFoundError, ValueError, UnsafeCheckpointError) as err:
+    except (ValueError, *CHECKPOINT_ERRORS) as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
     size = osp.getsize(final) / 2**20

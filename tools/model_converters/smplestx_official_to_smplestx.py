@@ -21,7 +21,6 @@ Example::
 
 import argparse
 import os.path as osp
-import re
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import torch
@@ -33,6 +32,7 @@ from smplestx.models.utils.checkpoint_conversion import (
     is_smplestx_checkpoint,
     load_torch_file,
     official_network,
+    runner_state_dict,
     validate_state_dict,
 )
 from smplestx.utils.cli import run_tool
@@ -81,12 +81,15 @@ def verify_with_config(state_dict: Dict[str, Any], config: str, source: str) -> 
 def read_state_dict(src: str, weights_only: bool) -> Tuple[Dict[str, Any], Optional[int]]:
     """The smplestx state dict of ``src`` (memory-mapped) and its epoch, if recorded.
 
+    Only the members of the weights are read, so only they are CRC-checked: the converted
+    file's weights are those of an undamaged source even if its optimizer state is not.
+
     Raises:
         CheckpointFormatError: If ``src`` is not an official checkpoint (saying so plainly
             when it is already an smplestx one, which needs no conversion unless
             ``weights_only`` asks to reduce it to its weights).
     """
-    obj = load_torch_file(src, mmap=True, mmengine_globals=True)
+    obj = load_torch_file(src, mmap=True, mmengine_globals=True, weights_crc_only=True)
     if is_official_checkpoint(obj):
         epoch = obj.get('epoch')
         return convert_official_state_dict(official_network(obj)), \
@@ -94,8 +97,7 @@ def read_state_dict(src: str, weights_only: bool) -> Tuple[Dict[str, Any], Optio
     if is_smplestx_checkpoint(obj):
         if weights_only and isinstance(obj.get('state_dict'), Mapping):
             epoch = (obj.get('meta') or {}).get('epoch')
-            state_dict = {re.sub(r'^module\.', '', k): v for k, v in obj['state_dict'].items()}
-            return state_dict, epoch if isinstance(epoch, int) else None
+            return runner_state_dict(obj, src), epoch if isinstance(epoch, int) else None
         raise CheckpointFormatError(
             f'{src} is already an smplestx checkpoint (backbone.*/head.* weights), not an '
             f'official one: it needs no conversion; give it to tools/test.py, the demo, '

@@ -25,8 +25,7 @@ import torch
 from smplestx.apis.demo import build_model, resolve_demo_setup
 from smplestx.apis.demo_runner import DemoOptions, run_demo
 from smplestx.apis.detection import DetectorUnavailableError, PersonDetector, make_box_source
-from smplestx.apis.webui.video import VideoEncodeError, to_browser_mp4
-from smplestx.datasets.utils.image_io import ImageReadError
+from smplestx.apis.webui.video import to_browser_mp4
 from smplestx.datasets.utils.media_io import IMAGE_EXTS, VIDEO_EXTS, count_frames, input_kind
 from smplestx.models.utils.checkpoint_conversion import CHECKPOINT_ERRORS
 from smplestx.utils.io import atomic_path
@@ -35,9 +34,10 @@ from smplestx.utils.io import atomic_path
 PERSON_SOURCES = ('detector', 'whole_image')
 #: File types the upload field accepts (the demo's image and video types).
 UPLOAD_EXTS = IMAGE_EXTS + VIDEO_EXTS
-#: Errors of a bad upload or option, shown in the page as one line.
-JOB_ERRORS = (ImageReadError, ValueError, FileNotFoundError, DetectorUnavailableError,
-              VideoEncodeError)
+#: Errors of a bad upload or option (ValueError, ImageReadError), or of the server (a full
+#: disk, a video OpenCV cannot write, DetectorUnavailableError, VideoEncodeError), shown in
+#: the page as one line.
+JOB_ERRORS = (ValueError, OSError, RuntimeError)
 #: Errors that stop the app from starting, reported by ``tools/webui.py`` as one line.
 SETUP_ERRORS = (FileNotFoundError, ValueError, KeyError, DetectorUnavailableError,
                 *CHECKPOINT_ERRORS)
@@ -187,6 +187,8 @@ class WebDemo:
         self.max_frames = max_frames
         self.animation_camera = animation_camera
         self.log = log
+        self.seed, self.cfg_options = seed, cfg_options
+        self.det_config, self.det_checkpoint = det_config, det_checkpoint
         device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         self.detector = None
         self.detector_problem: Optional[str] = None
@@ -228,7 +230,7 @@ class WebDemo:
             with self._lock:
                 return self._run(upload, name, options, job_dir)
         except JOB_ERRORS as err:
-            text = str(err.args[0] if isinstance(err, KeyError) and err.args else err)
+            text = str(err)
             raise JobError(text.replace(osp.join(job_dir, 'input', name), name)
                            .replace(upload, name)) from err
 
@@ -246,8 +248,14 @@ class WebDemo:
         track = video and (options.track or options.smooth)
         # The demo writes the GLB/BVH itself (per track of a video, per person of an image).
         animation = () if animation_problem() or (video and not track) else ANIMATION_FORMATS
+        # The settings recorded in index.json are those of this job: its people source
+        # and threshold, and the model built at start (seed, overrides, precision).
         demo_options = DemoOptions(
             out_dir=osp.join(job_dir, 'out'), min_box_size=self.min_box_size,
+            boxes='whole_image' if options.person_source == 'whole_image' else None,
+            det_config=self.det_config, det_checkpoint=self.det_checkpoint,
+            det_score_thr=options.det_score_thr, seed=self.seed, cfg_options=self.cfg_options,
+            precision=self.model.precision,
             max_people=options.max_people, device=self.device, batch_size=self.batch_size,
             track=track, smooth=dict(min_cutoff=options.smooth_min_cutoff,
                                      beta=options.smooth_beta) if video and options.smooth

@@ -74,6 +74,7 @@ def listed_files(record: Mapping[str, Any]) -> List[str]:
         for person in frame.get('people', []):
             files += [person[k] for k in ('params', 'mesh') if person.get(k)]
     files += [track['file'] for track in record.get('tracks', [])]
+    files += list(record.get('animation') or [])
     return files
 
 
@@ -305,8 +306,8 @@ class InferenceResultWriter(BaseMetric):
         if data_batch.get('video_end') is not None:
             unit.video_end = data_batch['video_end']
         if data_batch['end']:
+            self._finish(unit)  # on an error the unit stays, so abort() removes its files
             self._unit = None
-            self._finish(unit)
 
     def _begin(self, clip: Dict[str, Any]) -> None:
         meta = clip['input']

@@ -90,6 +90,26 @@ def official_network(obj: Mapping) -> Mapping:
     return network
 
 
+def runner_state_dict(obj: Any, path: Union[str, os.PathLike]) -> Dict[str, Any]:
+    """The weights of a loaded MMEngine checkpoint (``state_dict``) or bare state dict.
+
+    The ``module.`` prefix of wrapped (DDP) models is stripped.
+
+    Args:
+        obj: What :func:`load_torch_file` returned.
+        path: The file, for the error message.
+
+    Raises:
+        CheckpointFormatError: If ``obj`` holds no state dict.
+    """
+    state_dict = obj.get('state_dict', obj) if isinstance(obj, Mapping) else obj
+    if not isinstance(state_dict, Mapping):
+        raise CheckpointFormatError(f'{os.fspath(path)} holds no state dict (found '
+                                    f'{type(state_dict).__name__})')
+    return {re.sub(r'^module\.', '', key) if isinstance(key, str) else key: value
+            for key, value in state_dict.items()}
+
+
 def convert_official_state_dict(network: Mapping[str, torch.Tensor]) -> 'OrderedDict[str, Any]':
     """Map an official ``network`` state dict onto smplestx names.
 
@@ -148,16 +168,17 @@ def state_dict_mismatch(state_dict: Mapping[str, Any], expected: Mapping[str, An
     Args:
         state_dict: The checkpoint's (converted) state dict.
         expected: The model's ``state_dict()`` (or any key -> tensor/shape mapping).
-        ignore: Key prefixes to leave out of the comparison.
+        ignore: Key prefixes of the model whose keys the checkpoint may lack (modules it
+            does not have); keys it has under them must still exist and fit.
 
     Returns:
         ``None`` when keys and shapes all match, else a one-line description.
     """
     ignore = tuple(ignore)
-    got = {k: _shape(v) for k, v in state_dict.items() if not k.startswith(ignore)}
+    got = {k: _shape(v) for k, v in state_dict.items()}
     want = {k: tuple(v) if isinstance(v, torch.Size) else _shape(v)
-            for k, v in expected.items() if not k.startswith(ignore)}
-    missing = [k for k in want if k not in got]
+            for k, v in expected.items()}
+    missing = [k for k in want if k not in got and not k.startswith(ignore)]
     unexpected = [k for k in got if k not in want]
     mismatched = [f'{k} {list(got[k])} vs {list(want[k])}' for k in want
                   if k in got and got[k] is not None and got[k] != want[k]]
@@ -185,7 +206,7 @@ def validate_state_dict(state_dict: Mapping[str, Any], expected: Mapping[str, An
         state_dict: The checkpoint's (converted) state dict.
         expected: The model's ``state_dict()``.
         source: Name of the checkpoint for the message (usually its path).
-        ignore: Key prefixes to leave out of the comparison.
+        ignore: Key prefixes whose keys may be missing (see :func:`state_dict_mismatch`).
 
     Raises:
         CheckpointMismatchError: Listing missing and unexpected keys and shape mismatches.

@@ -73,10 +73,29 @@ def test_options_reach_the_demo(web_demo, tmp_path):
     # Invisible mesh, no box: the overlay is the photo (up to JPEG re-encoding).
     diff = np.abs(cv2.imread(plain.overlay).astype(int) - cv2.imread(str(IMAGE)).astype(int))
     assert diff.mean() < 2
+    # index.json records this job's settings and the model built at start.
+    settings = json.loads((tmp_path / 'a/out/astronaut/index.json').read_text())['settings']
+    assert settings['boxes'] == 'whole_image' and settings['precision'] == 'fp32'
+    assert settings['seed'] == web_demo.seed and settings['visualizer']['alpha'] == 0.0
     untracked = web_demo.run_job(str(VIDEO), JobOptions(track=False), str(tmp_path / 'b'))
     assert 'tracks' not in json.loads((tmp_path / 'b/out/astronaut_pan/index.json').read_text())
     if EXPORTER:
         assert untracked.glb == [] and 'turn on tracking' in untracked.animation_note
+
+
+def test_jobs_leave_no_mmengine_instances_behind(web_demo, tmp_path):
+    from mmengine.logging import MessageHub, MMLogger
+
+    from smplestx.visualization import SMPLXVisualizer
+
+    def count():
+        return [len(m._instance_dict) for m in (MMLogger, MessageHub, SMPLXVisualizer)]
+
+    web_demo.run_job(str(IMAGE), JobOptions(), str(tmp_path / 'first'))
+    before = count()
+    for i in range(2):
+        web_demo.run_job(str(IMAGE), JobOptions(), str(tmp_path / f'job{i}'))
+    assert count() == before
 
 
 def test_video_without_people_says_so(web_demo, tmp_path):
@@ -113,6 +132,20 @@ def test_detector_without_weights_and_bad_options(web_demo, tmp_path):
                            (JobOptions(person_source='boxes'), 'unknown person source')):
         with pytest.raises(JobError, match=match):
             web_demo.run_job(str(IMAGE), options, str(tmp_path))
+
+
+def test_server_errors_are_one_line_too(web_demo, tmp_path, monkeypatch):
+    from smplestx.apis.webui import jobs
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, f'cannot write the outputs of {tmp_path / "job/input/astronaut.jpg"}'
+                          f': No space left on device')
+
+    monkeypatch.setattr(jobs, 'run_demo', full_disk)
+    with pytest.raises(JobError) as err:
+        web_demo.run_job(str(IMAGE), JobOptions(), str(tmp_path / 'job'))
+    assert str(err.value) == ('[Errno 28] cannot write the outputs of astronaut.jpg: No space '
+                              'left on device')
 
 
 def test_long_video_is_refused(web_demo, tmp_path, monkeypatch):

@@ -33,14 +33,18 @@ def _touch(root, *rels):
 
 def test_an_input_is_done_only_when_its_index_matches_and_its_files_exist(tmp_path):
     index = _index([_frame('a', 2)], video='clip.mp4',
-                   tracks=[dict(file='tracks/track_0000.npz')])
+                   tracks=[dict(file='tracks/track_0000.npz')],
+                   animation=['animation/track_0000.glb'])
     assert listed_files(index) == ['clip.mp4', 'vis/a.jpg', 'smplx/a_00.npz', 'smplx/a_01.npz',
-                                   'tracks/track_0000.npz']
+                                   'tracks/track_0000.npz', 'animation/track_0000.glb']
     _touch(tmp_path, *listed_files(index))
     (tmp_path / 'index.json').write_text(json.dumps(index))
     assert input_done(str(tmp_path), SETTINGS, 'f1')
     assert not input_done(str(tmp_path), dict(SETTINGS, render=False), 'f1')
     assert not input_done(str(tmp_path), SETTINGS, 'changed input')
+    (tmp_path / 'animation' / 'track_0000.glb').unlink()
+    assert not input_done(str(tmp_path), SETTINGS, 'f1')
+    _touch(tmp_path, 'animation/track_0000.glb')
     (tmp_path / 'smplx' / 'a_01.npz').unlink()
     assert not input_done(str(tmp_path), SETTINGS, 'f1')
     (tmp_path / 'index.json').write_text('{"format": "smplestx-demo-res')  # cut short
