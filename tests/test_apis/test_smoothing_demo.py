@@ -1,6 +1,5 @@
 """``tools/demo.py --track/--smooth`` end to end on a short generated video (tiny model)."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -12,19 +11,13 @@ import torch
 
 from smplestx.apis.exporters import SMPLX_PARAM_SIZES
 from smplestx.structures.keypoint.smplx_conventions import SMPLX_137_FROM_144
+from smplestx.testing.tools import load_tool
 from smplestx.utils.body_model_files import BODY_MODELS_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = ROOT / 'demo' / 'astronaut.jpg'
 TINY = ROOT / 'configs' / 'smplestx' / 'smplestx_vit-tiny_1xb2-1e_synthetic-256x192.py'
 FRAMES = 5
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('demo_tool', ROOT / 'tools' / 'demo.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def person_boxes(i: int) -> list:
@@ -49,7 +42,7 @@ def runs(tmp_path_factory, body_model_path, official_tiny_path):
               str(official_tiny_path / 'snapshot_0.pth.tar'), '--body-model-dir',
               str(body_model_path), '--device', 'cpu', '--no-progress', '--batch-size', '4',
               '--save-mesh']
-    tool = load_tool()
+    tool = load_tool('tools/demo.py')
     out = {}
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv(BODY_MODELS_ENV, raising=False)

@@ -21,13 +21,11 @@ demo/README.md, configs/**/README.md and projects/*/README.md.
 """
 
 import dataclasses
-import importlib.util
 import os
 import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +34,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import pytest
+
+from smplestx.testing.tools import free_port, load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 DOC_PATTERNS = ('README.md', 'docs/**/*.md', 'demo/README.md', 'configs/**/README.md',
@@ -236,11 +236,7 @@ _TOOLS: Dict[str, object] = {}
 def _tool(relpath: str):
     """Import a tool script as a module (for its ``parse_args``)."""
     if relpath not in _TOOLS:
-        spec = importlib.util.spec_from_file_location(
-            'doc_tool_' + re.sub(r'\W', '_', relpath), REPO / relpath)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _TOOLS[relpath] = module
+        _TOOLS[relpath] = load_tool(relpath)
     return _TOOLS[relpath]
 
 
@@ -339,12 +335,6 @@ def expected_outputs(command: str) -> List[str]:
 
 
 # ----------------------------------------------------------------------------- running
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 class Workspace:
     """A scratch copy of the repository where documented commands run.
 
@@ -398,7 +388,7 @@ class Workspace:
         start = time.time()
         proc = subprocess.Popen(
             ['bash', '-o', 'pipefail', '-c', command], cwd=self.root,
-            env=dict(self.env, PORT=str(_free_port())), stdout=subprocess.PIPE,
+            env=dict(self.env, PORT=str(free_port())), stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
             output, _ = proc.communicate(timeout=COMMAND_TIMEOUT_S)
@@ -419,7 +409,7 @@ class Workspace:
 
     def serve(self, command: str, origin: str) -> None:
         """Start a server on a free port, wait for ``GET /`` to answer 200, interrupt it."""
-        port = _free_port()
+        port = free_port()
         command = with_port(command, port)
         log = self.root / f'server_{port}.log'
         with log.open('w') as out:

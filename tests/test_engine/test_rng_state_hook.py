@@ -2,7 +2,6 @@
 
 import pickle
 import random
-import socket
 from types import SimpleNamespace
 
 import numpy as np
@@ -16,6 +15,7 @@ from torch.utils.data import Dataset
 
 from smplestx.engine import SMPLestXRunner
 from smplestx.engine.hooks import RNGStateHook, get_rng_state, set_rng_state
+from smplestx.testing.tools import free_port
 from smplestx.utils.checkpoint import mmengine_safe_globals
 
 
@@ -237,11 +237,8 @@ def test_each_process_restores_its_own_state(monkeypatch):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='tests the CPU-only path')
 def test_distributed_runner_gathers_the_states_of_all_processes(tmp_path, monkeypatch):
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        port = sock.getsockname()[1]
     for key, value in dict(RANK='0', WORLD_SIZE='1', LOCAL_RANK='0', MASTER_ADDR='127.0.0.1',
-                           MASTER_PORT=str(port)).items():
+                           MASTER_PORT=str(free_port())).items():
         monkeypatch.setenv(key, value)
     from smplestx.engine import runner as runner_module
 

@@ -1,5 +1,4 @@
 import os
-import socket
 
 import pytest
 import torch
@@ -9,6 +8,7 @@ from torch.utils.data import Dataset
 
 from smplestx.engine import SMPLestXRunner
 from smplestx.engine.runner import cpu_dist_env
+from smplestx.testing.tools import free_port
 
 
 class _ToyModel(BaseModel):
@@ -32,12 +32,6 @@ class _ToyData(Dataset):
         return dict(inputs=torch.full((2, ), float(idx)))
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 def test_slurm_variables_become_env_init_variables(monkeypatch):
     for key in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_PORT'):
         monkeypatch.setenv(key, '')  # records the old state: cpu_dist_env's values are undone
@@ -58,7 +52,7 @@ def test_slurm_variables_become_env_init_variables(monkeypatch):
 @pytest.mark.skipif(torch.cuda.is_available(), reason='tests the CPU-only path')
 def test_pytorch_launcher_without_gpu_uses_gloo_and_cpu_ddp(tmp_path, monkeypatch):
     env = dict(RANK='0', WORLD_SIZE='1', LOCAL_RANK='0', MASTER_ADDR='127.0.0.1',
-               MASTER_PORT=str(_free_port()))
+               MASTER_PORT=str(free_port()))
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert not torch_dist.is_initialized()

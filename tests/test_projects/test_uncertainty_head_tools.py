@@ -1,6 +1,5 @@
 """The uncertainty-head project through the unchanged tools/train.py and tools/test.py."""
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from project_utils import PROJECTS
 from smplestx.datasets.synthetic import make_synthetic_humandata
 from smplestx.models.utils.checkpoint_conversion import load_official_checkpoint
 from smplestx.testing.fixtures import REPO_ROOT
+from smplestx.testing.tools import load_tool
 from smplestx.utils.checkpoint import mmengine_safe_globals
 
 CONFIG = (PROJECTS / 'uncertainty_head' / 'configs'
@@ -57,10 +57,7 @@ def test_train_tool_updates_only_the_new_head(trained):
 
 
 def test_test_tool_produces_metrics(trained, tmp_path):
-    spec = importlib.util.spec_from_file_location('project_test_tool',
-                                                  REPO_ROOT / 'tools' / 'test.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/test.py')
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(REPO_ROOT)
         metrics = tool.main([str(CONFIG), str(trained['work_dir'] / 'iter_2.pth'),

@@ -1,14 +1,13 @@
 """Helpers of the demo tests (the fixtures are in conftest.py)."""
 
-import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Dict, List
 
+from smplestx.testing.tools import free_port, load_tool
 from smplestx.utils.body_model_files import BODY_MODELS_ENV
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,16 +18,7 @@ TIMING_KEYS = ('seconds', 'created')
 
 def load_demo_tool():
     """``tools/demo.py`` as a module."""
-    spec = importlib.util.spec_from_file_location('demo_tool', REPO / 'tools' / 'demo.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+    return load_tool('tools/demo.py')
 
 
 def subprocess_env(body_model_path: Path) -> Dict[str, str]:

@@ -1,16 +1,12 @@
 """The checkpoint CRC benchmark runs end to end on a small file."""
 
-import importlib.util
-from pathlib import Path
+from smplestx.testing.tools import load_tool
 
-SCRIPT = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / \
-    'benchmark_checkpoint_crc.py'
+SCRIPT = 'tools/analysis_tools/benchmark_checkpoint_crc.py'
 
 
 def test_benchmark_prints_times_and_ratios(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location('benchmark_checkpoint_crc', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_tool(SCRIPT)
     module.main(['--size-mb', '4', '--tensors', '4', '--rounds', '1', '--work-dir',
                  str(tmp_path)])
     out = capsys.readouterr().out

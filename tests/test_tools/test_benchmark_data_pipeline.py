@@ -1,16 +1,12 @@
 """The data-pipeline benchmark runs end to end on a tiny synthetic set."""
 
-import importlib.util
-from pathlib import Path
+from smplestx.testing.tools import load_tool
 
-SCRIPT = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / \
-    'benchmark_data_pipeline.py'
+SCRIPT = 'tools/analysis_tools/benchmark_data_pipeline.py'
 
 
 def test_benchmark_prints_rates(body_model_path, tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location('benchmark_data_pipeline', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_tool(SCRIPT)
     module.main(['--body-model-dir', str(body_model_path), '--num', '2', '--samples', '2',
                  '--rounds', '2', '--img-size', '96', '128', '--work-dir', str(tmp_path)])
     out = capsys.readouterr().out

@@ -1,6 +1,5 @@
 """Loading a stand-in of a training checkpoint: memory stays near the weights (subprocess)."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -10,18 +9,12 @@ from smplestx.testing.standin_checkpoint import (
     shapes_from_config,
     shapes_from_listing,
 )
+from smplestx.testing.tools import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 S_CONFIG = REPO / 'configs' / 'smplestx' / 'smplestx_vit-s_16xb16-20e_h40-256x192.py'
-TOOL = REPO / 'tools' / 'analysis_tools' / 'benchmark_loading.py'
+TOOL = 'tools/analysis_tools/benchmark_loading.py'
 H_LISTING = REPO.parent / 'shared' / 'reference' / 'official_state_dict_vit_h_checkpoint.txt'
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('benchmark_loading', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
@@ -42,7 +35,7 @@ def test_standin_loads_with_peak_memory_near_the_weights(standin_s):
     Reading the whole file (what torch.load without mmap does) alone would take 3x; the
     ratio holds on any machine, whatever its speed.
     """
-    results = load_tool().main([str(S_CONFIG), str(standin_s), '--no-body-model', '--json',
+    results = load_tool(TOOL).main([str(S_CONFIG), str(standin_s), '--no-body-model', '--json',
                                 '--threads', '1'])
     run = results['this tree'][0]
     assert run['precision'] == 'fp32'

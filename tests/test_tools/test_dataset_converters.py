@@ -1,5 +1,4 @@
 import hashlib
-import importlib.util
 import os
 import subprocess
 import sys
@@ -11,15 +10,9 @@ import pytest
 from smplestx.datasets import HumanDataset
 from smplestx.datasets.utils.humandata_check import check_humandata
 from smplestx.testing.damage import edited_humandata
+from smplestx.testing.tools import load_tool
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'dataset_converters'
-
-
-def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _digest(folder):
@@ -33,7 +26,7 @@ def _digest(folder):
 
 @pytest.fixture(scope='module')
 def synthetic(body_model_path, tmp_path_factory):
-    tool = _load_tool('make_synthetic_humandata')
+    tool = load_tool(TOOLS / 'make_synthetic_humandata.py')
     out = tmp_path_factory.mktemp('syn')
     assert tool.main(['--body-model-dir', str(body_model_path), '--out-dir', str(out),
                       '--num', '2', '--size', '96', '80', '--seed', '3']) == 0
@@ -60,7 +53,7 @@ def test_synthetic_set_is_complete_and_loads(synthetic):
 
 
 def test_synthetic_set_is_deterministic(synthetic, body_model_path, tmp_path):
-    tool = _load_tool('make_synthetic_humandata')
+    tool = load_tool(TOOLS / 'make_synthetic_humandata.py')
     tool.main(['--body-model-dir', str(body_model_path), '--out-dir', str(tmp_path),
                '--num', '2', '--size', '96', '80', '--seed', '3'])
     assert _digest(tmp_path) == _digest(synthetic)
@@ -86,7 +79,7 @@ def test_checker_reports_problems(tmp_path, capsys):
     assert "smplx is missing 'betas'" in text
     assert report.nan_counts == {'keypoints2d': 1}
     assert '__keypoints_compressed__' in text
-    tool = _load_tool('check_humandata')
+    tool = load_tool(TOOLS / 'check_humandata.py')
     assert tool.main([str(bad)]) == 1
     assert 'bbox_xywh' in capsys.readouterr().out
 
@@ -111,7 +104,7 @@ def test_checker_reports_nan_smplx_parameters_with_their_rows(synthetic, tmp_pat
         content['smplx']['expression'][0, 2] = np.nan
 
     path = edited_humandata(synthetic / 'synthetic_humandata.npz', tmp_path / 'nan.npz', poison)
-    assert _load_tool('check_humandata').main([path]) == 0  # it still loads
+    assert load_tool(TOOLS / 'check_humandata.py').main([path]) == 0  # it still loads
     out = capsys.readouterr().out.splitlines()
     assert f'WARNING: {path}: smplx.body_pose is NaN in 1 sample(s), rows 1: training masks ' \
         f'that part, evaluation (test_mode) leaves these samples out' in out

@@ -1,4 +1,3 @@
-import importlib.util
 import json
 import os
 import sys
@@ -12,23 +11,18 @@ import torch
 from smplestx.apis import demo as demo_api
 from smplestx.apis.detection import MMDET_MISSING
 from smplestx.models.utils.checkpoint_conversion import load_official_checkpoint
+from smplestx.testing.tools import load_tool
 from smplestx.utils.body_model_files import BODY_MODELS_ENV
 from smplestx.utils.standin_body_model import is_standin_body_model
 
 ROOT = Path(__file__).resolve().parents[2]
+DEMO = 'tools/demo.py'
 IMAGE, VIDEO = ROOT / 'demo' / 'astronaut.jpg', ROOT / 'demo' / 'astronaut_pan.mp4'
 NPZ_SHAPES = {'global_orient': (1, 3), 'body_pose': (1, 63), 'left_hand_pose': (1, 45),
               'right_hand_pose': (1, 45), 'jaw_pose': (1, 3), 'leye_pose': (1, 3),
               'reye_pose': (1, 3), 'betas': (1, 10), 'expression': (1, 10), 'transl': (1, 3),
               'focal': (2, ), 'princpt': (2, ), 'bbox': (4, ), 'crop_bbox': (4, ), 'score': (),
               'keypoints_2d': (137, 2), 'joints': (137, 3)}
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('demo_tool', ROOT / 'tools' / 'demo.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
@@ -65,9 +59,9 @@ def test_image_with_boxes_file_and_meshes(no_assets, tmp_path, standin_dir, caps
     boxes = tmp_path / 'boxes.json'
     boxes.write_text(json.dumps({'astronaut': [[20, 10, 260, 500, 0.9], [250, 60, 500, 500]]}))
     out = tmp_path / 'out'
-    code = load_tool().main([str(IMAGE), '--bboxes', str(boxes), '--out-dir', str(out),
-                             '--save-mesh', '--standin-dir', str(standin_dir), '--no-progress',
-                             '--device', 'cpu'])
+    code = load_tool(DEMO).main([str(IMAGE), '--bboxes', str(boxes), '--out-dir', str(out),
+                                 '--save-mesh', '--standin-dir', str(standin_dir), '--no-progress',
+                                 '--device', 'cpu'])
     assert code == 0
     err = capsys.readouterr().err
     notices = [line for line in err.splitlines() if line.startswith('notice:')]
@@ -88,8 +82,9 @@ def test_image_with_boxes_file_and_meshes(no_assets, tmp_path, standin_dir, caps
 
 def test_video_whole_image(no_assets, tmp_path, standin_dir):
     out = tmp_path / 'out'
-    code = load_tool().main([str(VIDEO), '--whole-image', '--out-dir', str(out), '--standin-dir',
-                             str(standin_dir), '--batch-size', '4', '--device', 'cpu'])
+    code = load_tool(DEMO).main([str(VIDEO), '--whole-image', '--out-dir', str(out),
+                                 '--standin-dir', str(standin_dir), '--batch-size', '4',
+                                 '--device', 'cpu'])
     assert code == 0
     root = out / 'astronaut_pan'
     index = json.loads((root / 'index.json').read_text())
@@ -115,9 +110,9 @@ def test_checkpoint_of_another_size_is_one_line(official_tiny_path, tmp_path, st
     converted = tmp_path / 'tiny.pth'
     torch.save({'state_dict': load_official_checkpoint(official)}, converted)
     for checkpoint in (official, converted):
-        assert load_tool().main([str(IMAGE), '--whole-image', '--config', str(config),
-                                 '--checkpoint', str(checkpoint), '--out-dir', str(tmp_path),
-                                 '--standin-dir', str(standin_dir), '--no-progress']) == 2
+        assert load_tool(DEMO).main([str(IMAGE), '--whole-image', '--config', str(config),
+                                     '--checkpoint', str(checkpoint), '--out-dir', str(tmp_path),
+                                     '--standin-dir', str(standin_dir), '--no-progress']) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert err[-1].startswith('error: ') and 'does not fit the model: it has embed_dim 32, '\
             'depth 2 but the model expects embed_dim 384, depth 12 (ViT-S)' in err[-1]
@@ -125,13 +120,14 @@ def test_checkpoint_of_another_size_is_one_line(official_tiny_path, tmp_path, st
 
 def test_no_render_writes_parameters_only(no_assets, tmp_path, standin_dir):
     out = tmp_path / 'out'
-    assert load_tool().main([str(IMAGE), '--whole-image', '--no-render', '--out-dir', str(out),
-                             '--standin-dir', str(standin_dir), '--no-progress']) == 0
+    assert load_tool(DEMO).main([str(IMAGE), '--whole-image', '--no-render', '--out-dir',
+                                 str(out), '--standin-dir', str(standin_dir),
+                                 '--no-progress']) == 0
     assert sorted(os.listdir(out / 'astronaut')) == ['index.json', 'smplx']
 
 
 def test_errors_are_one_line(no_assets, tmp_path, standin_dir, capsys, monkeypatch):
-    tool = load_tool()
+    tool = load_tool(DEMO)
     monkeypatch.setitem(sys.modules, 'mmdet.apis', None)
     args = ['--out-dir', str(tmp_path), '--standin-dir', str(standin_dir)]
     assert tool.main([str(IMAGE)] + args) == 2

@@ -1,6 +1,5 @@
 """``tools/demo.py --export-animation``: animation files for videos (per track) and images."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -8,17 +7,11 @@ import pygltflib
 import pytest
 
 from smplestx.apis import demo as demo_api
+from smplestx.testing.tools import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
+DEMO = 'tools/demo.py'
 IMAGE, VIDEO = ROOT / 'demo' / 'astronaut.jpg', ROOT / 'demo' / 'astronaut_pan.mp4'
-
-
-def _tool(name: str):
-    spec = importlib.util.spec_from_file_location(name.replace('/', '_'),
-                                                  ROOT / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _keyframe_times(path: Path) -> np.ndarray:
@@ -34,10 +27,10 @@ def demo_out(tmp_path_factory, body_model_path):
     out = tmp_path_factory.mktemp('demo_animation')
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(demo_api, 'DEFAULT_CHECKPOINTS', ('checkpoints/__absent__.pth', ))
-        code = _tool('demo').main([str(VIDEO), str(IMAGE), '--whole-image', '--no-render',
-                                   '--smooth', '--export-animation', 'glb', 'bvh', 'amass',
-                                   '--fov', '60', '--out-dir', str(out), '--body-model-dir',
-                                   str(body_model_path), '--no-progress', '--device', 'cpu'])
+        code = load_tool(DEMO).main([str(VIDEO), str(IMAGE), '--whole-image', '--no-render',
+                                     '--smooth', '--export-animation', 'glb', 'bvh', 'amass',
+                                     '--fov', '60', '--out-dir', str(out), '--body-model-dir',
+                                     str(body_model_path), '--no-progress', '--device', 'cpu'])
     assert code == 0
     return out
 
@@ -82,7 +75,7 @@ def test_rerun_without_export_removes_the_animation_files(tmp_path, body_model_p
             '--body-model-dir', str(body_model_path), '--no-progress', '--device', 'cpu']
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(demo_api, 'DEFAULT_CHECKPOINTS', ('checkpoints/__absent__.pth', ))
-        tool = _tool('demo')
+        tool = load_tool(DEMO)
         assert tool.main(args + ['--export-animation', 'glb']) == 0
         assert (tmp_path / 'astronaut' / 'animation' / 'astronaut_00.glb').is_file()
         assert tool.main(args) == 0
@@ -102,9 +95,9 @@ def test_a_failing_export_leaves_no_files_of_the_input(tmp_path, body_model_path
 
     monkeypatch.setattr(demo_api, 'DEFAULT_CHECKPOINTS', ('checkpoints/__absent__.pth', ))
     monkeypatch.setattr(demo_export, 'export_track_animation', export_then_fail)
-    code = _tool('demo').main([str(IMAGE), '--whole-image', '--export-animation', 'glb',
-                               '--out-dir', str(tmp_path), '--body-model-dir',
-                               str(body_model_path), '--no-progress', '--device', 'cpu'])
+    code = load_tool(DEMO).main([str(IMAGE), '--whole-image', '--export-animation', 'glb',
+                                 '--out-dir', str(tmp_path), '--body-model-dir',
+                                 str(body_model_path), '--no-progress', '--device', 'cpu'])
     assert code == 2
     assert 'No space left on device' in capsys.readouterr().err
     assert not [p for p in tmp_path.rglob('*') if p.is_file()]

@@ -3,7 +3,6 @@
 Runs the tiny config with the official fixture checkpoint and the synthetic body model.
 """
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -17,22 +16,17 @@ import torch
 from smplestx.apis.exporters import SMPLX_PARAM_SIZES, ResultWriter
 from smplestx.evaluation.metrics import inference_writer
 from smplestx.structures.keypoint.smplx_conventions import SMPLX_137_FROM_144
+from smplestx.testing.tools import load_tool
 from smplestx.utils.body_model_files import BODY_MODELS_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = ROOT / 'demo' / 'astronaut.jpg'
+DEMO = 'tools/demo.py'
 TINY = ROOT / 'configs' / 'smplestx' / 'smplestx_vit-tiny_1xb2-1e_synthetic-256x192.py'
 #: Heatmap (H, W) of the tiny config, the unit of ``keypoints_2d_hm``.
 HM_SHAPE = (16, 12)
 BOXES = {'astronaut': [[20, 10, 260, 500, 0.9], [250, 60, 500, 500]],
          'crop': [[10, 20, 200, 230]]}
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('demo_tool', ROOT / 'tools' / 'demo.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def model_args(body_model_path, official_tiny_path):
@@ -81,9 +75,9 @@ def demo_run(tmp_path_factory, body_model_path, official_tiny_path):
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv(BODY_MODELS_ENV, raising=False)
         patch.setattr(inference_writer, 'ResultWriter', RecordingWriter)
-        code = load_tool().main([str(folder), str(IMAGE), str(video), '--bboxes', str(boxes),
-                                 '--out-dir', str(out), '--batch-size', '3'] +
-                                model_args(body_model_path, official_tiny_path))
+        code = load_tool(DEMO).main([str(folder), str(IMAGE), str(video), '--bboxes', str(boxes),
+                                     '--out-dir', str(out), '--batch-size', '3'] +
+                                    model_args(body_model_path, official_tiny_path))
     return code, out, people
 
 
@@ -150,7 +144,7 @@ def test_saved_parameters_reproject_onto_the_crop_predictions(demo_run, body_mod
 @pytest.fixture
 def run_tool(body_model_path, official_tiny_path, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv(BODY_MODELS_ENV, raising=False)
-    tool = load_tool()
+    tool = load_tool(DEMO)
 
     def run(*args):
         code = tool.main([str(a) for a in args] + ['--out-dir', str(tmp_path / 'out')] +
@@ -197,10 +191,7 @@ def test_empty_video_is_one_line_error(run_tool, tmp_path):
 
 
 def test_demo_benchmark_reports_both_modes(body_model_path, capsys):
-    spec = importlib.util.spec_from_file_location(
-        'benchmark_demo', ROOT / 'tools' / 'analysis_tools' / 'benchmark_demo.py')
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_tool('tools/analysis_tools/benchmark_demo.py')
     assert bench.person_boxes(400, 300, 4)[3] == [300.0, 0.0, 400.0, 300.0, 1.0]
     args = bench.parse_args(['--config', str(TINY), '--body-model-dir', str(body_model_path),
                              '--people', '2', '--frames', '1', '--rounds', '1', '--warmup', '0'])

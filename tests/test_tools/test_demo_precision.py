@@ -1,20 +1,17 @@
 """tools/demo.py passes --precision to the model it builds and rejects unknown names."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
+from smplestx.testing.tools import load_tool
+
 REPO = Path(__file__).resolve().parents[2]
-TOOL = REPO / 'tools' / 'demo.py'
 
 
 @pytest.fixture(scope='module')
 def demo():
-    spec = importlib.util.spec_from_file_location('demo_tool_precision', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/demo.py')
 
 
 def test_precision_reaches_the_model(demo, monkeypatch, tmp_path, capsys):

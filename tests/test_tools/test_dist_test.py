@@ -10,7 +10,6 @@ import json
 import os
 import pickle
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,20 +17,16 @@ from pathlib import Path
 import pytest
 import torch
 
+from smplestx.testing.tools import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 TEST_CONFIG = REPO / 'configs' / 'smplestx' / 'smplestx_vit-tiny_test-synthetic-256x192.py'
 NUM_SAMPLES = 3  # odd: not divisible by the 2 processes
 TIMEOUT_S = 300
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 def _start(cmd, body_model_path):
-    env = dict(os.environ, PORT=str(_free_port()), CUDA_VISIBLE_DEVICES='',
+    env = dict(os.environ, PORT=str(free_port()), CUDA_VISIBLE_DEVICES='',
                OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
                SMPLESTX_BODY_MODELS=str(body_model_path), PYTHON=sys.executable)
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -10,16 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from smplestx.testing.tools import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 TINY_CONFIG = REPO / 'configs' / 'smplestx' / 'smplestx_vit-tiny_1xb2-1e_synthetic-256x192.py'
 DIST_TRAIN = REPO / 'tools' / 'dist_train.sh'
 TIMEOUT_S = 600
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def _dist_train(work_dir, data_root, body_model_path, *extra_args):
@@ -40,7 +35,7 @@ def _dist_train(work_dir, data_root, body_model_path, *extra_args):
         'default_hooks.checkpoint.interval=1',
         'default_hooks.checkpoint.max_keep_ckpts=-1',
     ]
-    env = dict(os.environ, PORT=str(_free_port()), CUDA_VISIBLE_DEVICES='',
+    env = dict(os.environ, PORT=str(free_port()), CUDA_VISIBLE_DEVICES='',
                OMP_NUM_THREADS='1', SMPLESTX_BODY_MODELS=str(body_model_path),
                PYTHON=sys.executable)
     cmd = ['bash', str(DIST_TRAIN), str(TINY_CONFIG), '2', '--work-dir', str(work_dir),

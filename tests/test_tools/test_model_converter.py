@@ -1,4 +1,3 @@
-import importlib.util
 import pickle
 from pathlib import Path
 
@@ -19,17 +18,11 @@ from smplestx.models.utils.checkpoint_conversion import (
 from smplestx.registry import MODELS
 from smplestx.testing.official_io import official_crops
 from smplestx.testing.tolerance import assert_close_at_scale
+from smplestx.testing.tools import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_CONFIG = REPO / 'configs' / 'smplestx' / 'smplestx_vit-tiny_1xb2-1e_synthetic-256x192.py'
-TOOL = REPO / 'tools' / 'model_converters' / 'smplestx_official_to_smplestx.py'
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('smplestx_official_to_smplestx', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+TOOL = 'tools/model_converters/smplestx_official_to_smplestx.py'
 
 
 def run_main(argv):
@@ -37,7 +30,7 @@ def run_main(argv):
     from smplestx.utils.cli import run_tool
 
     with pytest.raises(SystemExit) as info:
-        run_tool(lambda: load_tool().main(argv))
+        run_tool(lambda: load_tool(TOOL).main(argv))
     return info.value.code
 
 
@@ -77,7 +70,7 @@ def test_mismatch_description_is_one_line():
 def test_convert_writes_verified_weights_only_checkpoint(official_tiny_path, body_model_path,
                                                          official_io, tmp_path, capsys):
     dst = tmp_path / 'out' / 'tiny.pth'
-    assert load_tool().main([str(official_tiny_path / 'snapshot_0.pth.tar'), str(dst),
+    assert load_tool(TOOL).main([str(official_tiny_path / 'snapshot_0.pth.tar'), str(dst),
                              '--config', str(TINY_CONFIG)]) == 0
     assert 'verified against' in capsys.readouterr().out
     assert [p.name for p in dst.parent.iterdir()] == ['tiny.pth']  # no temp file left

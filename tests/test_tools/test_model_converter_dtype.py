@@ -1,25 +1,21 @@
 """Converter: --dtype half-size files with the measured deviation, --weights-only."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
 
 from smplestx.apis import init_model
+from smplestx.testing.tools import load_tool
 from smplestx.utils.cli import run_tool
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_CONFIG = REPO / 'configs' / 'smplestx' / 'smplestx_vit-tiny_1xb2-1e_synthetic-256x192.py'
-TOOL = REPO / 'tools' / 'model_converters' / 'smplestx_official_to_smplestx.py'
 
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('converter_dtype', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/model_converters/smplestx_official_to_smplestx.py')
 
 
 @pytest.mark.parametrize('dtype,torch_dtype', [('bf16', torch.bfloat16),

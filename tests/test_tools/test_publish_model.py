@@ -1,5 +1,4 @@
 import hashlib
-import importlib.util
 import pickle
 import subprocess
 import sys
@@ -11,16 +10,10 @@ from mmengine.model import BaseModel
 from torch.utils.data import Dataset
 
 from smplestx.engine import SMPLestXRunner
+from smplestx.testing.tools import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / 'tools' / 'misc' / 'publish_model.py'
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('publish_model', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class _ToyModel(BaseModel):
@@ -60,7 +53,7 @@ def training_checkpoint(tmp_path_factory):
 
 
 def test_publish_keeps_weights_and_drops_training_state(training_checkpoint, tmp_path):
-    tool = load_tool()
+    tool = load_tool(TOOL)
     final, reported = tool.publish(str(training_checkpoint), str(tmp_path / 'toy.pth'))
     final = Path(final)
     digest = hashlib.sha256(final.read_bytes()).hexdigest()
@@ -95,13 +88,13 @@ def test_cli_without_hash_and_errors(training_checkpoint, tmp_path):
     assert 'missing.pth does not exist' in proc.stderr
     torch.save({'weights': torch.zeros(1)}, tmp_path / 'bare.pth')
     with pytest.raises(ValueError, match='bare.pth has no state_dict'):
-        load_tool().publish(str(tmp_path / 'bare.pth'), str(tmp_path / 'y.pth'))
+        load_tool(TOOL).publish(str(tmp_path / 'bare.pth'), str(tmp_path / 'y.pth'))
 
 
 def test_wrapped_and_damaged_checkpoints(training_checkpoint, tmp_path, capsys):
     from smplestx.testing.damage import damaged_copy
 
-    tool = load_tool()
+    tool = load_tool(TOOL)
     checkpoint = torch.load(training_checkpoint, weights_only=False)
     checkpoint['state_dict'] = {f'module.{k}': v for k, v in checkpoint['state_dict'].items()}
     torch.save(checkpoint, tmp_path / 'ddp.pth')

@@ -1,6 +1,5 @@
 """tools/test.py on one CPU process: official and converted checkpoints, table, JSON, switch."""
 
-import importlib.util
 import json
 import pickle
 from pathlib import Path
@@ -11,23 +10,18 @@ import pytest
 
 from smplestx.evaluation.metrics import SMPLXMeshMetric
 from smplestx.testing.damage import edited_humandata
+from smplestx.testing.tools import load_tool
 from smplestx.utils.cli import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_CONFIG = REPO / 'configs' / 'smplestx' / 'smplestx_vit-tiny_test-synthetic-256x192.py'
 NUM_SAMPLES = 3
-
-
-def load_script(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+CONVERTER = 'tools/model_converters/smplestx_official_to_smplestx.py'
 
 
 @pytest.fixture(scope='module')
 def tool():
-    return load_script('test_tool', REPO / 'tools' / 'test.py')
+    return load_tool('tools/test.py')
 
 
 @pytest.fixture(scope='module')
@@ -81,8 +75,7 @@ def test_official_and_converted_checkpoints(tool, tmp_path, synthetic_root, offi
     assert [d['sample_idx'] for d in dump] == list(range(NUM_SAMPLES))
     _assert_same(metrics, _metric_on_dump(dump))
 
-    converter = load_script('converter', REPO / 'tools' / 'model_converters' /
-                            'smplestx_official_to_smplestx.py')
+    converter = load_tool(CONVERTER)
     converted = tmp_path / 'converted.pth'
     converter.convert(str(official), str(converted))
     again = _run(tool, converted, tmp_path / 'converted', synthetic_root)
@@ -195,9 +188,7 @@ def test_bad_checkpoints_are_one_line_errors(tool, tmp_path, synthetic_root, bod
     # A wider model than the checkpoint's, official and converted.
     wider = ['model.backbone.embed_dim=64', 'model.head.feat_dim=64']
     converted = tmp_path / 'converted.pth'
-    load_script('converter', REPO / 'tools' / 'model_converters' /
-                'smplestx_official_to_smplestx.py').convert(
-                    str(official_tiny_path / 'snapshot_0.pth.tar'), str(converted))
+    load_tool(CONVERTER).convert(str(official_tiny_path / 'snapshot_0.pth.tar'), str(converted))
     for checkpoint in (official_tiny_path / 'snapshot_0.pth.tar', converted):
         with pytest.raises(CheckpointMismatchError, match='embed_dim 32, depth 2 but the model '
                            'expects embed_dim 64, depth 2'):

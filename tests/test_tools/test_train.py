@@ -1,6 +1,5 @@
 """tools/train.py on one CPU process (no launcher): overfitting, AMP, the full tiny recipe."""
 
-import importlib.util
 import math
 from pathlib import Path
 
@@ -11,18 +10,12 @@ from torch.utils.data import Dataset
 
 from smplestx.engine import DeviceAmpOptimWrapper, ResumableEpochBasedTrainLoop
 from smplestx.registry import DATASETS
+from smplestx.testing.tools import load_tool
 from smplestx.utils.cli import build_runner, load_config, merge_train_args
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_CONFIG = REPO / 'configs' / 'smplestx' / 'smplestx_vit-tiny_1xb2-1e_synthetic-256x192.py'
 TOOL = REPO / 'tools' / 'train.py'
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('train_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @DATASETS.register_module(force=True)
@@ -73,7 +66,7 @@ def _options(synthetic_root, **extra):
 
 
 def _runner(argv):
-    tool = load_tool()
+    tool = load_tool(TOOL)
     args = tool.parse_args(argv)
     cfg = merge_train_args(load_config(args.config), args)
     return cfg, build_runner(cfg)
@@ -253,7 +246,7 @@ def _script(argv, capsys):
     """tools/train.py as a script: (exit status, stderr lines)."""
     from smplestx.utils.cli import run_tool
 
-    tool = load_tool()
+    tool = load_tool(TOOL)
     with pytest.raises(SystemExit) as info:
         run_tool(lambda: tool.main(argv))
     return info.value.code, capsys.readouterr().err.strip().splitlines()

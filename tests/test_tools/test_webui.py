@@ -13,25 +13,11 @@ from pathlib import Path
 import pytest
 
 from smplestx.apis import demo as demo_api
+from smplestx.testing.tools import free_port, load_tool
 from smplestx.utils.body_model_files import BODY_MODELS_ENV
 from smplestx.utils.offline import OFFLINE_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('webui_tool', ROOT / 'tools' / 'webui.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def listening_addresses(port: int):
@@ -77,7 +63,7 @@ def test_errors_are_one_line(tmp_path, capsys, monkeypatch):
     pytest.importorskip('gradio', reason='the web demo needs Gradio: pip install -e ".[web]"')
     for key in OFFLINE_ENVIRONMENT:  # main() sets them: restored after the test
         monkeypatch.setenv(key, os.environ.get(key, ''))
-    tool = load_tool()
+    tool = load_tool('tools/webui.py')
     assert tool.main(['--checkpoint', str(tmp_path / 'missing.pth'), '--work-dir',
                       str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == (

@@ -1,5 +1,4 @@
 import hashlib
-import importlib.util
 import json
 import pickle
 from pathlib import Path
@@ -8,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from smplestx.testing.tools import load_tool
 from smplestx.utils import standin_body_model as standin
 from smplestx.utils.body_model_files import (
     SMPLX_AUX_FILES,
@@ -19,11 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def load_cli():
-    spec = importlib.util.spec_from_file_location(
-        'make_standin_body_model', REPO / 'tools' / 'misc' / 'make_standin_body_model.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/misc/make_standin_body_model.py')
 
 
 @pytest.fixture(scope='module')

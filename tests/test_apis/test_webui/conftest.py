@@ -9,9 +9,10 @@ import socket
 from pathlib import Path
 
 import pytest
-from webui_utils import MAX_UPLOAD_MB, free_port
+from webui_utils import MAX_UPLOAD_MB
 
 from smplestx.apis import demo as demo_api
+from smplestx.testing.tools import free_port
 from smplestx.utils.body_model_files import BODY_MODELS_ENV
 from smplestx.utils.offline import OFFLINE_ENVIRONMENT
 

@@ -1,6 +1,5 @@
 """Inputs and helpers of the web demo tests."""
 
-import socket
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -20,9 +19,3 @@ def tiny_video(path: Path, size: int = 24, frames: int = 3) -> Path:
         writer.write(np.full((size, size, 3), 40 * i, np.uint8))
     writer.release()
     return path
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
