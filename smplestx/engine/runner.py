@@ -11,7 +11,7 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.dist import all_gather_object, is_distributed, is_main_process
 from mmengine.model import is_model_wrapper
-from mmengine.optim.scheduler.param_scheduler import INF
+from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
 from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
@@ -104,7 +104,9 @@ class SMPLestXRunner(Runner):
     file. ``resume=True`` without a file resumes from the newest whole checkpoint of the
     work dir (see :func:`~smplestx.engine.resume.find_resume_checkpoint`) and says plainly
     when there is none. Parameter schedulers whose explicit ``end`` disagrees with the
-    training length get a warning (omit ``end``/``T_max`` to follow ``train_cfg``).
+    training length get a warning (omit ``end``/``T_max`` to follow ``train_cfg``), and so
+    do resumed schedulers (MMEngine restores their lengths from the checkpoint) when the
+    training is now longer or shorter.
     """
 
     #: RNG states of all processes while a checkpoint is being saved (else ``None``).
@@ -190,11 +192,28 @@ class SMPLestXRunner(Runner):
                 self.logger.info(f'resuming from {found}')
                 self._load_from = found
         super().load_or_resume()
+        if self._resume:
+            self._warn_about_resumed_schedule()
         choice = getattr(self, '_test_precision', None)
         if choice is not None and choice.name != 'fp32':
             model = self.model.module if is_model_wrapper(self.model) else self.model
             apply_precision(model, choice)
             self.logger.info(f'testing in {choice.describe()}')
+
+    def _warn_about_resumed_schedule(self) -> None:
+        """Warn when the resumed schedulers end before or after the training now does.
+
+        MMEngine restores every scheduler's state, ``end`` and ``T_max`` included, so a run
+        resumed with a larger ``max_epochs`` keeps the old schedule (the learning rate then
+        stays at its final value), silently.
+        """
+        schedulers = self.param_schedulers
+        groups = schedulers.values() if isinstance(schedulers, dict) else [schedulers]
+        for group in groups:
+            built = [s for s in group or [] if isinstance(s, _ParamScheduler)]
+            for line in schedule_length_warnings(built, self.max_epochs, self.max_iters,
+                                                 RESUMED_SCHEDULE):
+                self.logger.warning(f'resumed from {self._load_from}: {line}')
 
     def build_param_scheduler(self, scheduler: Any) -> Any:
         """Build the schedulers and warn when one's explicit length disagrees with training."""
@@ -250,8 +269,16 @@ class SMPLestXRunner(Runner):
         return checkpoint
 
 
-def schedule_length_warnings(schedulers: List[Any], max_epochs: int,
-                             max_iters: int) -> List[str]:
+#: How to make a scheduler follow the training length, said with a warning.
+FOLLOW_TRAIN_CFG = 'omit its end/T_max to follow train_cfg'
+#: The same for a resumed run, whose schedulers keep the checkpoint's lengths.
+RESUMED_SCHEDULE = ('the resumed schedulers keep the lengths saved in the checkpoint; to '
+                    'train longer on a new schedule, start from its weights instead '
+                    '(load_from=CHECKPOINT, resume=False)')
+
+
+def schedule_length_warnings(schedulers: List[Any], max_epochs: int, max_iters: int,
+                             advice: str = FOLLOW_TRAIN_CFG) -> List[str]:
     """Describe built parameter schedulers whose ``end`` does not match the training length.
 
     A scheduler that ends after the last step is cut short; when every scheduler ends
@@ -263,6 +290,7 @@ def schedule_length_warnings(schedulers: List[Any], max_epochs: int,
         schedulers: Built MMEngine parameter schedulers (``begin``/``end`` in steps).
         max_epochs: Training epochs (for epoch-based schedulers).
         max_iters: Training iterations (for iteration-based ones).
+        advice: What to do about it, appended to each line.
 
     Returns:
         One line per problem (empty when the schedule covers training exactly).
@@ -279,10 +307,9 @@ def schedule_length_warnings(schedulers: List[Any], max_epochs: int,
         if end > total:
             lines.append(f'param_scheduler[{index}] ({type(sched).__name__}) ends at {unit} '
                          f'{end} but training stops at {total}: its schedule is cut short '
-                         f'(omit its end/T_max to follow train_cfg)')
+                         f'({advice})')
     if covered and None not in covered and max(covered)[0] < 1:
         _, end, total, unit = max(covered)
         lines.append(f'every param_scheduler ends by {unit} {end} of {total}: the parameter '
-                     f'stays at its final value for the rest of training (omit end/T_max to '
-                     f'follow train_cfg)')
+                     f'stays at its final value for the rest of training ({advice})')
     return lines

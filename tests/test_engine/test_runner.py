@@ -6,6 +6,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from torch.utils.data import Dataset
 
@@ -151,6 +152,32 @@ def test_resume_falls_back_to_the_newest_whole_checkpoint(tmp_path, damage):
     assert resumed.iter == 6
     meta = torch.load(work_dir / 'iter_6.pth', weights_only=False)['meta']
     assert meta['iter'] == 6
+
+
+def test_resuming_a_longer_training_says_the_schedule_is_the_checkpoints(tmp_path):
+    """MMEngine restores the schedulers' lengths: a resumed run with more iterations keeps
+    the old schedule, and the learning rate stays at its final value; this is said."""
+    work_dir = tmp_path / 'run'
+    _runner(work_dir, max_iters=4).train()
+    same = _train_logged(_runner(work_dir, max_iters=4, resume=True))
+    assert 'resumed from' not in same
+    longer = _runner(work_dir, max_iters=6, resume=True)
+    lrs = []
+    longer.register_hook(_LearningRateRecorder(lrs))
+    log = _train_logged(longer)
+    assert (f'resumed from {work_dir / "iter_4.pth"}: every param_scheduler ends by iteration '
+            f'4 of 6: the parameter stays at its final value for the rest of training (the '
+            f'resumed schedulers keep the lengths saved in the checkpoint') in log
+    assert len(lrs) == 2 and lrs[0] == lrs[1]  # the warning is true
+
+
+class _LearningRateRecorder(Hook):
+
+    def __init__(self, lrs):
+        self.lrs = lrs
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
 
 
 def test_a_failed_checkpoint_save_leaves_no_partial_file(tmp_path, monkeypatch):
