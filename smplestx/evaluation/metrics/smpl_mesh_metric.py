@@ -12,7 +12,11 @@ from torch import Tensor
 
 from smplestx.evaluation.functional import SMPL_LSP14_IDS, smpl_mesh_errors
 from smplestx.evaluation.functional.mesh_errors import SMPLX_PELVIS
-from smplestx.models.body_models.assets import load_pickle_safely, load_smplx_assets
+from smplestx.models.body_models.assets import (
+    check_smpl_model_data,
+    load_pickle_safely,
+    load_smplx_assets,
+)
 from smplestx.registry import METRICS
 from smplestx.utils.body_model_files import require_body_model_files, resolve_body_model_dir
 
@@ -55,8 +59,7 @@ def load_smplx2smpl(matrix: MatrixLike) -> Tensor:
 def load_smpl_joint_regressor(path: str) -> Tensor:
     """Read ``J_regressor`` (24, 6890) from an SMPL ``.pkl`` model as float64."""
     data = load_pickle_safely(path)
-    if not isinstance(data, dict) or 'J_regressor' not in data:
-        raise ValueError(f'{path} has no J_regressor; is it an SMPL model file?')
+    check_smpl_model_data(path, data)
     reg = data['J_regressor']
     reg = reg.toarray() if sp.issparse(reg) else np.asarray(reg)
     return torch.from_numpy(reg.astype(np.float64))

@@ -16,11 +16,12 @@ import os.path as osp
 import pickle
 import zipfile
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Set, Tuple
+from typing import Any, Dict, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
 from smplestx.utils.body_model_files import (
+    SMPL_URL,
     SMPLX_AUX_FILES,
     SMPLX_MODEL_FILES,
     SMPLX_URL,
@@ -31,6 +32,7 @@ from smplestx.utils.body_model_files import (
 
 __all__ = [
     'UnsafePickleError', 'load_pickle_safely', 'check_npz_safe', 'check_smplx_model_file',
+    'check_smpl_model_data',
     'SMPLXAssets', 'load_smplx_assets', 'make_hand_regressors', 'HAND_REGRESSOR_SPEC'
 ]
 
@@ -171,6 +173,17 @@ SMPLX_NPZ_ARRAYS: Dict[str, Tuple[Any, ...]] = {
 }
 
 
+#: Arrays of an SMPL ``.pkl`` that ``smplx.SMPL`` reads, with their shapes.
+SMPL_PKL_ARRAYS: Dict[str, Tuple[Any, ...]] = {
+    'v_template': ('V', 3),
+    'shapedirs': ('V', 3, '>=10'),
+    'posedirs': ('V', 3, 'P'),
+    'J_regressor': ('J', 'V'),
+    'weights': ('V', 'J'),
+    'kintree_table': (2, 'J'),
+    'f': ('F', 3),
+}
+
 #: Model files that passed :func:`check_smplx_model_file` (real path, size, mtime, inode).
 _CHECKED_MODEL_FILES: Set[Tuple[str, int, int, int]] = set()
 
@@ -196,9 +209,9 @@ def check_smplx_model_file(path: str) -> None:
     """Check an SMPL-X model ``.npz`` before ``smplx`` reads it, with one-line errors.
 
     Object members are only read by the restricted unpickler (see :func:`check_npz_safe`);
-    every array ``smplx`` needs must be
-    present with consistent shapes (one vertex count, one joint count, ``posedirs`` with
-    9 values per non-root joint, faces indexing existing vertices) and finite values.
+    every array ``smplx`` needs must be present with consistent shapes (one vertex count,
+    one joint count, ``posedirs`` with 9 values per non-root joint, faces indexing existing
+    vertices) and finite values.
 
     Args:
         path: The ``SMPLX_*.npz`` file.
@@ -213,32 +226,74 @@ def check_smplx_model_file(path: str) -> None:
     if identity in _CHECKED_MODEL_FILES:
         return
     check_npz_safe(path)
-    sizes: Dict[str, int] = {}
     with np.load(path, allow_pickle=False) as data:
-        missing = [k for k in SMPLX_NPZ_ARRAYS if k not in data.files]
-        if missing:
-            raise BodyModelFormatError(
-                f'{path} lacks the array(s) {", ".join(missing)}; is it an SMPL-X model file '
-                f'(from {SMPLX_URL})?')
-        for key, spec in SMPLX_NPZ_ARRAYS.items():
-            try:
-                array = data[key]
-            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-                raise BodyModelFormatError(f'{path}: array {key!r} cannot be read: '
-                                           f'{err}') from err
-            problem = _match_shape(array.shape, spec, sizes)
-            if problem is None and array.dtype.kind == 'f' and not np.isfinite(array).all():
-                problem = f'{int((~np.isfinite(array)).sum())} NaN or infinite value(s)'
-            if problem is not None:
-                raise BodyModelFormatError(f'{path}: array {key!r} of shape {array.shape} has '
-                                           f'{problem}')
-            if key == 'f' and array.size and (array.min() < 0 or array.max() >= sizes['V']):
-                raise BodyModelFormatError(f'{path}: faces index vertices outside '
-                                           f'[0, {sizes["V"]})')
+        check_model_arrays(path, data, data.files, SMPLX_NPZ_ARRAYS, f'an SMPL-X model file '
+                           f'(from {SMPLX_URL})')
+    _CHECKED_MODEL_FILES.add(identity)
+
+
+def check_smpl_model_data(path: str, data: Any) -> None:
+    """Check the unpickled content of an SMPL ``.pkl`` like :func:`check_smplx_model_file`.
+
+    Args:
+        path: The ``SMPL_*.pkl`` file, for the messages.
+        data: What :func:`load_pickle_safely` returned.
+
+    Raises:
+        BodyModelFormatError: If it is not a dict of the SMPL arrays, or one is missing,
+            misshapen or not finite.
+    """
+    if not isinstance(data, dict):
+        raise BodyModelFormatError(f'{path} must hold a dict of SMPL arrays, got '
+                                   f'{type(data).__name__}')
+    check_model_arrays(path, data, list(data), SMPL_PKL_ARRAYS,
+                       f'an SMPL model file (from {SMPL_URL})')
+
+
+def check_model_arrays(path: str, data: Any, names: Sequence[str],
+                       specs: Dict[str, Tuple[Any, ...]], kind: str) -> None:
+    """Check a body model's arrays: present, of consistent shapes, finite.
+
+    Args:
+        path: The file, for the messages.
+        data: Array name -> array (numpy, or scipy sparse for an SMPL ``J_regressor``).
+        names: The names ``data`` holds.
+        specs: Name -> shape spec (numbers, ``'>=n'`` or size names; ``V`` vertices, ``J``
+            joints, ``P`` pose directions).
+        kind: What the file should be, for the message about missing arrays.
+
+    Raises:
+        BodyModelFormatError: Naming the file and the array that is missing, misshapen or
+            not finite.
+    """
+    missing = [k for k in specs if k not in names]
+    if missing:
+        raise BodyModelFormatError(f'{path} lacks the array(s) {", ".join(missing)}; is it '
+                                   f'{kind}?')
+    sizes: Dict[str, int] = {}
+    for key, spec in specs.items():
+        try:
+            array = data[key]
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+            raise BodyModelFormatError(f'{path}: array {key!r} cannot be read: {err}') from err
+        values = np.asarray(array.data if _is_sparse(array) else array)
+        shape = tuple(getattr(array, 'shape', values.shape))
+        problem = _match_shape(shape, spec, sizes)
+        if problem is None and values.dtype.kind == 'f' and not np.isfinite(values).all():
+            problem = f'{int((~np.isfinite(values)).sum())} NaN or infinite value(s)'
+        if problem is not None:
+            raise BodyModelFormatError(f'{path}: array {key!r} of shape {shape} has {problem}')
+        if key == 'f' and values.size and (values.min() < 0 or values.max() >= sizes['V']):
+            raise BodyModelFormatError(f'{path}: faces index vertices outside '
+                                       f'[0, {sizes["V"]})')
     if sizes['P'] != 9 * (sizes['J'] - 1):
         raise BodyModelFormatError(f'{path}: posedirs has {sizes["P"]} pose directions but '
                                    f'{sizes["J"]} joints need {9 * (sizes["J"] - 1)}')
-    _CHECKED_MODEL_FILES.add(identity)
+
+
+def _is_sparse(array: Any) -> bool:
+    """Whether ``array`` is a scipy sparse matrix (the real SMPL files' ``J_regressor``)."""
+    return type(array).__module__.startswith('scipy.sparse')
 
 
 #: Hand regressor layout (spec §4.3): the wrist row, then per finger (thumb, index, middle,

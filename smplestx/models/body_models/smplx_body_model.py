@@ -27,7 +27,7 @@ from smplestx.structures.keypoint.smplx_conventions import (
 from smplestx.utils.body_model_files import require_body_model_files, resolve_body_model_dir
 
 from ..utils.camera import project_to_heatmap
-from .assets import check_smplx_model_file, load_pickle_safely
+from .assets import check_smpl_model_data, check_smplx_model_file, load_pickle_safely
 
 __all__ = ['SMPLXBodyModel', 'SMPLBodyModel', 'make_buffers_non_persistent']
 
@@ -242,8 +242,7 @@ class SMPLBodyModel(nn.Module):
         require_body_model_files(root, [relpath])
         path = osp.join(root, relpath)
         data = load_pickle_safely(path)
-        if not isinstance(data, dict):
-            raise ValueError(f'{path} must hold a dict of SMPL arrays, got {type(data).__name__}')
+        check_smpl_model_data(path, data)
         with torch.device(file_backed_device()):
             self.smpl_layer = smplx.SMPL(path, data_struct=Struct(**data), gender=gender,
                                          **_NO_PARAMS_SMPL)

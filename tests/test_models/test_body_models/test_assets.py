@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from smplestx.models.body_models import (
+    SMPLBodyModel,
     SMPLXBodyModel,
     UnsafePickleError,
     check_npz_safe,
@@ -179,6 +180,40 @@ def test_unusable_smplx_model_files_are_one_line_errors(tmp_path, body_model_pat
     for build in (lambda: SMPLXBodyModel(str(folder)), lambda: load_smplx_assets(str(folder))):
         with pytest.raises(BodyModelFormatError, match=rf'^{path}: {problem}|^{path} {problem}'):
             build()
+
+
+@pytest.mark.parametrize('change,problem', [
+    (lambda d: d.pop('weights'), r'lacks the array\(s\) weights; is it an SMPL model file'),
+    (lambda d: d['v_template'].__setitem__((7, 1), np.inf),
+     r"array 'v_template' of shape \(6890, 3\) has 1 NaN or infinite value"),
+    (lambda d: d.update(posedirs=d['posedirs'][..., :200]),
+     r'posedirs has 200 pose directions but 24 joints need 207'),
+    (lambda d: d.update(J_regressor=sp.csc_matrix(d['J_regressor'][:, :6000])),
+     r"array 'J_regressor' of shape \(24, 6000\) has V = 6000 but 6890 elsewhere"),
+])
+def test_unusable_smpl_model_files_are_one_line_errors(tmp_path, body_model_path, change,
+                                                       problem):
+    folder = tmp_path / 'models'
+    shutil.copytree(body_model_path, folder)
+    path = folder / 'smpl' / 'SMPL_NEUTRAL.pkl'
+    data = load_pickle_safely(str(path))
+    change(data)
+    with open(path, 'wb') as f:
+        pickle.dump(data, f)
+    with pytest.raises(BodyModelFormatError, match=rf'^{path}: {problem}|^{path} {problem}'):
+        SMPLBodyModel(str(folder))
+
+
+def test_a_sparse_smpl_regressor_is_accepted(tmp_path, body_model_path):
+    """The real SMPL files hold ``J_regressor`` as a scipy sparse matrix."""
+    folder = tmp_path / 'models'
+    shutil.copytree(body_model_path, folder)
+    path = folder / 'smpl' / 'SMPL_NEUTRAL.pkl'
+    data = load_pickle_safely(str(path))
+    data['J_regressor'] = sp.csc_matrix(data['J_regressor'])
+    with open(path, 'wb') as f:
+        pickle.dump(data, f)
+    assert SMPLBodyModel(str(folder)).joint_regressor.shape == (24, 6890)
 
 
 def test_a_pickled_member_is_named_and_not_unpickled(tmp_path, body_model_path, monkeypatch):
