@@ -55,9 +55,23 @@ def _history_buffer_method(owner: object, name: str) -> object:
     return getattr(HistoryBuffer, name)
 
 
+def _empty_bytes(*args: object) -> bytes:
+    """``bytes()``, as pickle protocol 2 writes an empty byte string, and nothing else.
+
+    ``torch.save`` pickles with protocol 2, which stores ``b''`` (the data of an empty
+    numpy array, e.g. in a ``HistoryBuffer`` without values) as a call of ``bytes``; this
+    stands in for ``builtins.bytes`` during loading and refuses any argument (``bytes(n)``
+    would allocate ``n`` bytes).
+    """
+    if args:
+        raise UnsafeCheckpointError(f'refusing bytes{args!r} while loading a checkpoint')
+    return b''
+
+
 def mmengine_checkpoint_safe_globals() -> List:
     """The globals an MMEngine checkpoint (model, optimizer, scheduler, meta) contains."""
-    return [HistoryBuffer, (_history_buffer_method, 'builtins.getattr'), *_numpy_globals()]
+    return [HistoryBuffer, (_history_buffer_method, 'builtins.getattr'),
+            (_empty_bytes, 'builtins.bytes'), *_numpy_globals()]
 
 
 @contextlib.contextmanager
@@ -76,9 +90,11 @@ def mmengine_safe_globals(filename: str = '<checkpoint>') -> Iterator[None]:
     except pickle.UnpicklingError as err:
         if isinstance(err, UnsafeCheckpointError):
             raise
+        refused = re.search(r'refusing (.+?) while loading a checkpoint', str(err))
         match = re.search(r'GLOBAL ([\w.]+)', str(err)) or re.search(
             r'global[: ]+([\w.]+)', str(err), re.IGNORECASE)
-        name = match.group(1) if match else 'an unsupported object'
+        name = (f'a call {refused.group(1)}' if refused else
+                match.group(1) if match else 'an unsupported object')
         raise UnsafeCheckpointError(
             f'Refusing to load {filename}: it contains {name}, which is not in '
             f'smplestx\'s allowlist for weights_only=True loading. Only load it with '

@@ -216,3 +216,25 @@ def test_load_from_a_damaged_checkpoint_is_refused(tmp_path):
     runner = _runner(tmp_path / 'load', max_iters=2, load_from=bad)
     with pytest.raises(CorruptCheckpointError, match=f'{bad} is (damaged|incomplete)'):
         runner.train()
+
+
+class _Allocation:
+    """Pickles as ``bytes(10)``: a call the allowlist must refuse."""
+
+    def __reduce__(self):
+        return (bytes, (10, ))
+
+
+def test_an_empty_history_buffer_loads_and_other_bytes_calls_are_refused(tmp_path):
+    """Protocol 2 pickles ``b''`` (an empty numpy array's data) as ``bytes()``."""
+    from mmengine.logging import HistoryBuffer
+
+    torch.save({'meta': {'empty': HistoryBuffer()}}, tmp_path / 'empty.pth')
+    with mmengine_safe_globals(str(tmp_path / 'empty.pth')):
+        loaded = torch.load(tmp_path / 'empty.pth', weights_only=True)
+    assert loaded['meta']['empty'].data[0].size == 0
+    torch.save({'meta': _Allocation()}, tmp_path / 'alloc.pth')
+    with pytest.raises(UnsafeCheckpointError, match=r'alloc.pth: it contains a call '
+                       r'bytes\(10,\), which is not in smplestx'):
+        with mmengine_safe_globals(str(tmp_path / 'alloc.pth')):
+            torch.load(tmp_path / 'alloc.pth', weights_only=True)
