@@ -2,7 +2,6 @@
 
 from typing import Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
@@ -17,13 +16,15 @@ from smplestx.structures.keypoint import SMPLX_137_FLIP_PAIRS
 class AffineCrop(BaseTransform):
     """Warp the box to the network crop, applying the sampled augmentation if any.
 
-    Like the official code, the image is converted to a float32 copy first, mirrored when
-    flipping (the box centre becomes ``W - cx - 1``), and warped bilinearly with a zero
+    Like the official code, the image is converted to float32, mirrored when flipping (the
+    box centre becomes ``W - cx - 1``), and warped bilinearly with a zero
     border through the 3-point transform of
     :func:`~smplestx.datasets.utils.affine.get_affine_transform`, with OpenCV 4.x's 1/32 px
     sampling (:func:`~smplestx.datasets.utils.warp.warp_affine_linear`), so the crop equals
     the official one whatever OpenCV version is installed. The colour gain is applied
-    afterwards with clipping to ``[0, 255]``. No rounding to ``uint8`` happens.
+    afterwards with clipping to ``[0, 255]``. No rounding to ``uint8`` happens. Only the
+    window of the frame that the crop samples is converted and mirrored, with the same
+    result.
 
     Keypoints move with the image: when flipping, ``keypoints_2d`` are mirrored
     (``x -> W - 1 - x``), ``keypoints_3d`` get ``x -> -x``, and both plus
@@ -60,20 +61,20 @@ class AffineCrop(BaseTransform):
         flip = bool(results.get('aug_flip', False))
         color = results.get('aug_color_scale')
 
-        img = np.array(results['img'], dtype=np.float32, copy=True)
+        img = np.asarray(results['img'])
         img_w = img.shape[1]
         bbox = np.asarray(results['bbox'], dtype=np.float32)
         center_x = float(bbox[0] + 0.5 * bbox[2])
         center_y = float(bbox[1] + 0.5 * bbox[3])
         size = (float(bbox[2]), float(bbox[3]))
         if flip:
-            img = cv2.flip(img, 1)  # horizontal mirror; much faster than a [:, ::-1] copy
             center_x = img_w - center_x - 1
         out_h, out_w = self.input_img_shape
         img2bb = get_affine_transform((center_x, center_y), size, (out_w, out_h), scale, rot)
         bb2img = get_affine_transform((center_x, center_y), size, (out_w, out_h), scale, rot,
                                       inv=True)
-        patch = warp_affine_linear(img, img2bb, (out_w, out_h))
+        # The float32 conversion and the mirroring happen on the sampled window only.
+        patch = warp_affine_linear(img, img2bb, (out_w, out_h), flip=flip, dtype=np.float32)
         if color is not None:
             patch = np.clip(patch * np.asarray(color, dtype=np.float64)[None, None, :], 0, 255)
         results['img'] = patch.astype(np.float32)

@@ -78,3 +78,25 @@ def test_uint8_and_single_channel_images():
     np.testing.assert_array_equal(warp_affine_linear(gray, mat, (20, 20)),
                                   _bilinear_oracle(gray, mat, (20, 20)))
     assert warp_affine_linear(gray.astype(np.uint8), mat, (20, 20)).dtype == np.uint8
+
+
+@pytest.mark.parametrize('case', ['inside', 'overlapping', 'rotated', 'outside', 'zoom-in'])
+@pytest.mark.parametrize('flip', [False, True])
+def test_windowed_warp_equals_the_whole_frame_warp(case, flip):
+    """Only the sampled window is converted and mirrored: the crop is unchanged, bit for bit
+    (the reference converts and mirrors the whole frame, as the official code does)."""
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    scale, angle, (cx, cy) = {'inside': (0.5, 0, (160, 120)), 'overlapping': (0.6, 0, (20, 230)),
+                              'rotated': (0.7, 37, (100, 80)), 'outside': (0.5, 0, (900, 900)),
+                              'zoom-in': (4.0, -12, (310, 5))}[case]
+    mat = cv2.getRotationMatrix2D((cx, cy), angle, scale).astype(np.float32)
+    mat[:, 2] += (48 - cx, 64 - cy)  # the box centre to the crop centre
+    whole = frame.astype(np.float32)
+    if flip:
+        whole = cv2.flip(whole, 1)
+    expected = _bilinear_oracle(whole, mat, (96, 128))
+    got = warp_affine_linear(frame, mat, (96, 128), flip=flip, dtype=np.float32)
+    assert got.dtype == np.float32 and got.shape == (128, 96, 3)
+    np.testing.assert_array_equal(got, expected)
+    assert (case == 'outside') == (not got.any())
