@@ -19,7 +19,8 @@ Examples::
         --checkpoint smplest_x_h.pth.tar --device cuda --batch-size 16
     python tools/demo.py demo/astronaut_pan.mp4 --whole-image --smooth  # tracked, smoothed
     python tools/demo.py demo/astronaut_pan.mp4 --whole-image --smooth \\
-        --export-animation glb bvh amass  # + animation/track_<id>.glb/.bvh/.npz
+        --export-animation glb bvh amass scene  # + animation/track_<id>.glb/.bvh/.npz
+                                                # and animation/scene.glb (all tracks)
 """
 
 import argparse
@@ -28,6 +29,7 @@ from typing import List, Optional, Tuple
 
 from mmengine.config import DictAction
 
+from smplestx.apis.animation.export import ANIMATION_FORMATS
 from smplestx.apis.demo import resolve_demo_setup
 from smplestx.apis.demo_runner import DemoOptions, is_main_process, run_demo
 from smplestx.apis.detection import DetectorUnavailableError
@@ -104,11 +106,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='One Euro min_cutoff in Hz (lower: smoother, more lag)')
     parser.add_argument('--smooth-beta', type=float, default=0.5,
                         help='One Euro beta (higher: less lag on fast motion)')
-    parser.add_argument('--export-animation', nargs='+', choices=('glb', 'bvh', 'amass'),
+    parser.add_argument('--export-animation', nargs='+', choices=ANIMATION_FORMATS,
                         metavar='FORMAT', default=[],
                         help='write <out>/<name>/animation/ files: per track of a video '
                         '(track_<id>.glb/.bvh/.npz; implies --track), per person of an image '
-                        '(single frame); formats: glb bvh amass (docs/animation.md)')
+                        '(single frame); "scene": one scene.glb with every track of the video '
+                        '(every person of the image) in sync; formats: glb bvh amass scene '
+                        '(docs/animation.md)')
     camera = parser.add_mutually_exclusive_group()
     camera.add_argument('--fov', type=float, help='animation: horizontal field of view of the '
                         'video camera in degrees (default: focal = image diagonal)')

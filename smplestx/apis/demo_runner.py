@@ -97,9 +97,10 @@ class DemoOptions:
         precision: Inference precision (``'fp32'``, ``'bf16'``, ``'fp16'``, ``'int8'`` or
             ``'auto'``, see :mod:`smplestx.models.utils.precision`); ``None`` uses the
             config's ``precision`` key (fp32 when absent).
-        export_animation: Animation formats (``'glb'``, ``'bvh'``, ``'amass'``) written to
-            ``<name>/animation/``: one file per track of a video (implies ``track``), one
-            single-frame file per person of an image (:mod:`smplestx.apis.animation`).
+        export_animation: Animation formats (``'glb'``, ``'bvh'``, ``'amass'``, ``'scene'``)
+            written to ``<name>/animation/``: one file per track of a video (implies
+            ``track``), one single-frame file per person of an image; ``'scene'``: one
+            ``scene.glb`` with all of them (:mod:`smplestx.apis.animation`).
         animation_camera: ``fov`` (degrees) or ``focal`` (pixels) of the video camera the
             animation's root trajectory is expressed in (default: the image diagonal).
         visualizer: Keyword arguments of the overlays'

@@ -289,8 +289,14 @@ def _onnx_outputs(args: List[str]) -> List[str]:
 def _animation_outputs(args: List[str]) -> List[str]:
     ns = _tool('tools/misc/export_animation.py').parse_args(args)
     ext = {'glb': '.glb', 'bvh': '.bvh', 'amass': '.npz'}
-    return [f'{ns.out_dir or Path(t).parent.parent / "animation"}/{Path(t).stem}{ext[f]}'
-            for t in ns.tracks for f in ns.format]
+
+    def folder(track: str) -> str:
+        return str(ns.out_dir or Path(track).parent.parent / 'animation')
+
+    per_track = [f'{folder(t)}/{Path(t).stem}{ext[f]}' for t in ns.tracks for f in ns.format
+                 if f in ext]
+    scenes = [f'{folder(t)}/scene.glb' for t in ns.tracks] if 'scene' in ns.format else []
+    return per_track + list(dict.fromkeys(scenes))
 
 
 OUTPUT_RULES = {
@@ -592,6 +598,8 @@ def test_expected_outputs_follow_the_tools():
         'outputs/demo/b/index.json']
     assert expected_outputs('python tools/misc/publish_model.py a.pth out/m.pth') == [
         'out/m-*.pth']
+    assert expected_outputs('python tools/misc/export_animation.py v/tracks/*.npz --format glb '
+                            'scene') == ['v/animation/*.glb', 'v/animation/scene.glb']
 
 
 def test_servers_are_started_on_a_free_port():

@@ -29,6 +29,7 @@ def demo_out(tmp_path_factory, body_model_path):
         patch.setattr(demo_api, 'DEFAULT_CHECKPOINTS', ('checkpoints/__absent__.pth', ))
         code = load_tool(DEMO).main([str(VIDEO), str(IMAGE), '--whole-image', '--no-render',
                                      '--smooth', '--export-animation', 'glb', 'bvh', 'amass',
+                                     'scene',
                                      '--fov', '60', '--out-dir', str(out), '--body-model-dir',
                                      str(body_model_path), '--no-progress', '--device', 'cpu'])
     assert code == 0
@@ -38,7 +39,7 @@ def demo_out(tmp_path_factory, body_model_path):
 def test_video_gets_one_animation_per_track(demo_out):
     folder = demo_out / 'astronaut_pan' / 'animation'
     assert sorted(p.name for p in folder.iterdir()) == [
-        'track_0000.bvh', 'track_0000.glb', 'track_0000.npz']
+        'scene.glb', 'track_0000.bvh', 'track_0000.glb', 'track_0000.npz']
     # 20 frames at the video's 10 fps.
     np.testing.assert_allclose(_keyframe_times(folder / 'track_0000.glb'),
                                np.arange(20) / 10.0, atol=1e-6)
@@ -58,13 +59,29 @@ def test_image_gets_a_single_frame_animation(demo_out):
     assert len(_keyframe_times(folder / 'astronaut_00.glb')) == 1
 
 
+def test_scene_holds_every_track_at_video_times(demo_out):
+    """``scene.glb``: the video's track at absolute times (frame f at f / fps), joint names
+    prefixed with the track's; the image's scene holds its person."""
+    folder = demo_out / 'astronaut_pan' / 'animation'
+    gltf = pygltflib.GLTF2().load(str(folder / 'scene.glb'))
+    with np.load(demo_out / 'astronaut_pan' / 'tracks' / 'track_0000.npz') as track:
+        frames = track['frame_index']
+    np.testing.assert_allclose(_keyframe_times(folder / 'scene.glb'),
+                               np.arange(frames[0], frames[-1] + 1) / 10.0, atol=1e-6)
+    assert [p['name'] for p in gltf.scenes[0].extras['people']] == ['track_0000']
+    assert gltf.nodes[gltf.scenes[0].extras['people'][0]['root_node']].name == (
+        'track_0000_pelvis')
+    image = pygltflib.GLTF2().load(str(demo_out / 'astronaut' / 'animation' / 'scene.glb'))
+    assert [p['name'] for p in image.scenes[0].extras['people']] == ['astronaut_00']
+
+
 def test_index_lists_the_animation_files(demo_out):
     import json
 
-    for name, expected in (('astronaut_pan', ['track_0000.bvh', 'track_0000.glb',
+    for name, expected in (('astronaut_pan', ['scene.glb', 'track_0000.bvh', 'track_0000.glb',
                                                 'track_0000.npz']),
                            ('astronaut', ['astronaut_00.bvh', 'astronaut_00.glb',
-                                          'astronaut_00.npz'])):
+                                          'astronaut_00.npz', 'scene.glb'])):
         index = json.loads((demo_out / name / 'index.json').read_text())
         assert sorted(index['animation']) == [f'animation/{f}' for f in expected]
 
@@ -76,27 +93,33 @@ def test_rerun_without_export_removes_the_animation_files(tmp_path, body_model_p
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(demo_api, 'DEFAULT_CHECKPOINTS', ('checkpoints/__absent__.pth', ))
         tool = load_tool(DEMO)
-        assert tool.main(args + ['--export-animation', 'glb']) == 0
-        assert (tmp_path / 'astronaut' / 'animation' / 'astronaut_00.glb').is_file()
+        folder = tmp_path / 'astronaut' / 'animation'
+        assert tool.main(args + ['--export-animation', 'glb', 'scene']) == 0
+        assert sorted(p.name for p in folder.iterdir()) == ['astronaut_00.glb', 'scene.glb']
+        scene = (folder / 'scene.glb').stat().st_mtime_ns
+        assert tool.main(args + ['--export-animation', 'glb', 'scene']) == 0  # done: skipped
+        assert (folder / 'scene.glb').stat().st_mtime_ns == scene
+        assert tool.main(args + ['--export-animation', 'glb']) == 0  # no scene: removed
+        assert sorted(p.name for p in folder.iterdir()) == ['astronaut_00.glb']
         assert tool.main(args) == 0
-    assert not (tmp_path / 'astronaut' / 'animation').exists()
+    assert not folder.exists()
 
 
 def test_a_failing_export_leaves_no_files_of_the_input(tmp_path, body_model_path, monkeypatch,
                                                       capsys):
-    """An error in an end-of-input step (here the animation export, after writing one file)
-    removes everything of that input: no index.json, no half set of files."""
-    from smplestx.apis.animation import demo_export
+    """An error in an end-of-input step (here the scene export, after the per-person GLB was
+    written and with half a scene file) removes everything of that input: no index.json, no
+    half set of files."""
+    from smplestx.apis.animation import export
 
-    def export_then_fail(track, formats, out_dir, **kwargs):
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        (Path(out_dir) / 'astronaut_00.glb').write_bytes(b'half')
+    def save_then_fail(gltf, path):
+        Path(path).write_bytes(b'half')
         raise OSError(28, 'No space left on device')
 
     monkeypatch.setattr(demo_api, 'DEFAULT_CHECKPOINTS', ('checkpoints/__absent__.pth', ))
-    monkeypatch.setattr(demo_export, 'export_track_animation', export_then_fail)
+    monkeypatch.setattr(export, 'save_glb', save_then_fail)
     code = load_tool(DEMO).main([str(IMAGE), '--whole-image', '--export-animation', 'glb',
-                                 '--out-dir', str(tmp_path), '--body-model-dir',
+                                 'scene', '--out-dir', str(tmp_path), '--body-model-dir',
                                  str(body_model_path), '--no-progress', '--device', 'cpu'])
     assert code == 2
     assert 'No space left on device' in capsys.readouterr().err

@@ -7,13 +7,18 @@ environment). It needs nothing from smplestx::
     python -m venv .venv-bpy && .venv-bpy/bin/pip install bpy==5.0.1
     .venv-bpy/bin/python tools/misc/blender_check.py --glb track_0000.glb \
         --bvh track_0000.bvh --fps 25 --out blender_report.json
+    .venv-bpy/bin/python tools/misc/blender_check.py --scene scene.glb --fps 25 \
+        --last-frame 10
 
 For each file it sets the scene's frame rate (GLB: to ``--fps``, as a user would before
 importing; BVH: the importer's "update scene fps" from the file's ``Frame Time``), imports it
 with Blender's own add-ons, then per frame records in Blender's world (Z up): the height of
 the ``head`` joint and of the two ``*_foot`` joints, the keyframe numbers of the action, and
 the local rotation angle (degrees) of each finger joint, measured between a joint and its
-parent as the change from the rest pose (independent of Blender's bone axes).
+parent as the change from the rest pose (independent of Blender's bone axes). For a
+``scene.glb`` it records the armatures and actions Blender made and, per person (mesh
+``<person>_body``) and frame ``0 .. --last-frame``, the size of its deformed mesh and the
+height of its ``<person>_head`` bone above its lower foot.
 """
 
 import argparse
@@ -102,11 +107,46 @@ def check_bvh(path: str) -> dict:
     return report
 
 
+def _extent(points) -> float:
+    return max(max(p[i] for p in points) - min(p[i] for p in points) for i in range(3))
+
+
+def check_scene(path: str, fps: float, last_frame: int) -> dict:
+    """Import a ``scene.glb`` at ``fps`` and sample every person at frames 0..last_frame."""
+    _reset()
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = round(fps), 1.0
+    bpy.ops.import_scene.gltf(filepath=path)
+    armatures = [o for o in scene.objects if o.type == 'ARMATURE']
+    meshes = {o.name.split('_body')[0]: o for o in scene.objects
+              if o.type == 'MESH' and '_body' in o.name}
+    people = {}
+    for person, mesh in meshes.items():
+        bones = [(arm, bone) for arm in armatures for bone in arm.pose.bones
+                 if bone.name.startswith(f'{person}_')]
+        rows = {'mesh_extent': [], 'head_minus_foot': []}
+        for frame in range(last_frame + 1):
+            scene.frame_set(frame)
+            evaluated = mesh.evaluated_get(bpy.context.evaluated_depsgraph_get())
+            rows['mesh_extent'].append(_extent([evaluated.matrix_world @ v.co
+                                                for v in evaluated.data.vertices]))
+            z = {bone.name[len(person) + 1:]: (arm.matrix_world @ bone.head).z
+                 for arm, bone in bones}
+            rows['head_minus_foot'].append(z['head'] - min(z['left_foot'], z['right_foot']))
+        people[person] = dict(rows, bones=len(bones))
+    return {'file': path, 'scene_fps': scene.render.fps / scene.render.fps_base,
+            'armatures': {a.name: len(a.pose.bones) for a in armatures},
+            'actions': [a.name for a in bpy.data.actions], 'people': people}
+
+
 def main(argv=None) -> int:
     """Check the files and write the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--glb', help='exported .glb')
     parser.add_argument('--bvh', help='exported .bvh')
+    parser.add_argument('--scene', help='exported scene.glb')
+    parser.add_argument('--last-frame', type=int, default=0,
+                        help='scene: sample frames 0 .. this one')
     parser.add_argument('--fps', type=float, default=30.0, help='frame rate to import GLB at')
     parser.add_argument('--out', help='JSON report (default: stdout)')
     args = parser.parse_args(argv)
@@ -115,6 +155,8 @@ def main(argv=None) -> int:
         report['glb'] = check_glb(args.glb, args.fps)
     if args.bvh:
         report['bvh'] = check_bvh(args.bvh)
+    if args.scene:
+        report['scene'] = check_scene(args.scene, args.fps, args.last_frame)
     text = json.dumps(report, indent=1)
     if args.out:
         with open(args.out, 'w', encoding='utf-8') as f:

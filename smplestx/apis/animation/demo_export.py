@@ -3,7 +3,8 @@
 import os.path as osp
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from .export import check_formats, export_track_animation
+from .clip import clip_from_track
+from .export import SCENE_FORMAT, AnimationWriter, check_formats
 from .rig import load_shape_space
 
 #: Folder of the animation files inside an input's output folder.
@@ -14,12 +15,14 @@ class DemoAnimationExport:
     """Write the animation files of one finished demo input, before its ``index.json``.
 
     A tracked video gets one file per track and format (``track_<id>.glb`` ...); an image or
-    an untracked input gets one single-frame file per person. The written files are listed
-    under ``animation`` in the input's ``index.json``, which the writer saves afterwards, so
-    an input counts as done only with its animation files.
+    an untracked input gets one single-frame file per person. Format ``'scene'`` adds one
+    ``scene.glb`` with all of them: every track of a video, every person of an image (an
+    image folder gets none: its images are not one moment).
+    The written files are listed under ``animation`` in the input's ``index.json``, which
+    the writer saves afterwards, so an input counts as done only with its animation files.
 
     Args:
-        formats: Any of ``'glb'``, ``'bvh'``, ``'amass'``.
+        formats: Any of ``'glb'``, ``'bvh'``, ``'amass'``, ``'scene'``.
         body_model_dir: SMPL-X folder of the rig (``None``: ``$SMPLESTX_BODY_MODELS``).
         camera: ``fov`` (degrees) or ``focal`` (pixels) of the video camera.
     """
@@ -36,18 +39,23 @@ class DemoAnimationExport:
         if self._shape_space is None:  # loaded once per process, at the first input
             self._shape_space = load_shape_space(self.body_model_dir)
         tracks = index.get('tracks') or []
+        frames = index.get('frames', [])
+        formats = self.formats
         if tracks:
             sources = [(track['file'], None) for track in tracks]
         else:
-            sources = [(person['params'], frame['image_size'][::-1])
-                       for frame in index.get('frames', []) for person in frame['people']
-                       if person.get('params')]
+            sources = [(person['params'], frame['image_size'][::-1]) for frame in frames
+                       for person in frame['people'] if person.get('params')]
+            if len(frames) > 1:  # an image folder: its images are not one scene
+                formats = tuple(f for f in formats if f != SCENE_FORMAT)
+        writer = AnimationWriter(formats, osp.join(out_dir, ANIMATION_DIR),
+                                 osp.basename(osp.normpath(out_dir)))
         written: List[str] = []
         for rel, image_size in sources:
-            files = export_track_animation(osp.join(out_dir, rel), self.formats,
-                                           osp.join(out_dir, ANIMATION_DIR),
-                                           shape_space=self._shape_space,
-                                           image_size=image_size, **self.camera)
-            written.extend(osp.relpath(path, out_dir).replace(osp.sep, '/')
-                           for path in files.values())
-        index['animation'] = written
+            clip = clip_from_track(osp.join(out_dir, rel), self._shape_space,
+                                   image_size=image_size, **self.camera)
+            written.extend(writer.add(clip).values())
+        scene = writer.finish()
+        written.extend([scene] if scene else [])
+        index['animation'] = [osp.relpath(path, out_dir).replace(osp.sep, '/')
+                              for path in written]

@@ -26,6 +26,9 @@ in its place, so joints and vertices both stay exact. Such helpers are extra joi
 skin after the 55 SMPL-X joints.
 """
 
+import dataclasses
+from typing import Dict, List, Tuple
+
 import numpy as np
 import pygltflib
 from scipy.spatial.transform import Rotation
@@ -34,13 +37,17 @@ from smplestx.utils.io import atomic_write_bytes
 from smplestx.visualization.mesh_renderer import vertex_normals
 
 from .clip import MotionClip
-from .trajectory import CV_TO_YUP
+from .trajectory import CV_TO_YUP, VideoCamera
+
+#: What the ``conventions`` extra of a GLB says.
+CONVENTIONS = ('Y-up, metres, video camera at the origin looking down -z; SMPL-X hand mean '
+               'included in the finger rotations; no pose correctives')
 
 #: Influences per JOINTS_n / WEIGHTS_n set.
 _SET_SIZE = 4
 
 
-class _BinaryBuilder:
+class BinaryBuilder:
     """Packs arrays into one buffer and makes their buffer views and accessors."""
 
     _TYPES = {1: pygltflib.SCALAR, 2: pygltflib.VEC2, 3: pygltflib.VEC3, 4: pygltflib.VEC4,
@@ -121,15 +128,60 @@ def continuous_quaternions(rotations: np.ndarray) -> np.ndarray:
     return quats
 
 
-def build_gltf(clip: MotionClip) -> pygltflib.GLTF2:
-    """The glTF document of a clip (binary blob attached)."""
+@dataclasses.dataclass
+class PersonNodes:
+    """Where :func:`add_person` put one person in a glTF document.
+
+    Attributes:
+        joints: Node of each of the 55 SMPL-X joints (the first is the root, ``pelvis``).
+        helpers: Expression-moved joint -> its ``<joint>_expression`` helper node.
+        mesh: Node of the skinned mesh.
+    """
+
+    joints: List[int]
+    helpers: Dict[int, int]
+    mesh: int
+
+    @property
+    def root(self) -> int:
+        """The root joint node (``pelvis``)."""
+        return self.joints[0]
+
+
+def new_document() -> Tuple[pygltflib.GLTF2, BinaryBuilder]:
+    """An empty glTF document with one buffer, and the builder that fills that buffer."""
     from smplestx import __version__
 
-    rig = clip.rig
     gltf = pygltflib.GLTF2(asset=pygltflib.Asset(version='2.0',
                                                   generator=f'smplestx {__version__}'))
     gltf.buffers.append(pygltflib.Buffer())
-    data = _BinaryBuilder(gltf)
+    return gltf, BinaryBuilder(gltf)
+
+
+def add_body_material(gltf: pygltflib.GLTF2) -> int:
+    """Add the plain grey body material; returns its index."""
+    gltf.materials.append(pygltflib.Material(
+        name='body', pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(
+            baseColorFactor=[0.7, 0.7, 0.7, 1.0], metallicFactor=0.1, roughnessFactor=0.6)))
+    return len(gltf.materials) - 1
+
+
+def add_person(gltf: pygltflib.GLTF2, data: BinaryBuilder, clip: MotionClip, material: int,
+               joint_prefix: str = '') -> PersonNodes:
+    """Add one person's skinned mesh, skeleton and skin (no animation) to a document.
+
+    Args:
+        gltf: The document.
+        data: Its binary builder.
+        clip: The person.
+        material: Index of the mesh's material.
+        joint_prefix: Put before every joint node name (e.g. ``'track_0003_'``), so that
+            several people in one document have distinct joint names.
+
+    Returns:
+        The person's nodes; the root joint and the mesh node are not in a scene yet.
+    """
+    rig = clip.rig
     num_joints = len(rig.parents)
 
     # Mesh: shaped template, normals, skinning sets, expression morph targets.
@@ -155,95 +207,156 @@ def build_gltf(clip: MotionClip) -> pygltflib.GLTF2:
             if getattr(target, key) is None:
                 delattr(target, key)
     indices = data.add(faces.reshape(-1), 1, pygltflib.ELEMENT_ARRAY_BUFFER, bounds=True)
-    gltf.materials.append(pygltflib.Material(
-        name='body', pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(
-            baseColorFactor=[0.7, 0.7, 0.7, 1.0], metallicFactor=0.1, roughnessFactor=0.6)))
     primitive = pygltflib.Primitive(attributes=pygltflib.Attributes(**attributes),
-                                    indices=indices, material=0, targets=targets)
+                                    indices=indices, material=material, targets=targets)
     target_names = [f'expression_{k:03d}' for k in range(rig.num_expression)]
+    mesh = len(gltf.meshes)
     gltf.meshes.append(pygltflib.Mesh(name=f'{clip.name}_body', primitives=[primitive],
                                       weights=[0.0] * rig.num_expression,
                                       extras={'targetNames': target_names}))
 
     # Skeleton: shaped T-pose, identity rotations; the pelvis carries the rest pelvis position.
+    first = len(gltf.nodes)
     offsets = rig.rest_joints.copy()
     offsets[1:] -= rig.rest_joints[rig.parents[1:]]
     for j, name in enumerate(rig.joint_names):
-        children = [int(c) for c in np.flatnonzero(rig.parents == j)]
-        gltf.nodes.append(pygltflib.Node(name=name, translation=offsets[j].tolist(),
+        children = [first + int(c) for c in np.flatnonzero(rig.parents == j)]
+        gltf.nodes.append(pygltflib.Node(name=joint_prefix + name,
+                                         translation=offsets[j].tolist(),
                                          children=children or None))
     helper_nodes = []
     for j in helpers:
         helper_nodes.append(len(gltf.nodes))
-        gltf.nodes[j].children = (gltf.nodes[j].children or []) + [helper_nodes[-1]]
-        gltf.nodes.append(pygltflib.Node(name=f'{rig.joint_names[j]}_expression'))
+        parent = gltf.nodes[first + j]
+        parent.children = (parent.children or []) + [helper_nodes[-1]]
+        gltf.nodes.append(pygltflib.Node(name=f'{joint_prefix}{rig.joint_names[j]}_expression'))
     skin_rest = np.concatenate([rig.rest_joints, rig.rest_joints[helpers]])
     inverse_bind = np.tile(np.eye(4), (len(skin_rest), 1, 1))
     inverse_bind[:, :3, 3] = -skin_rest
+    joint_nodes = list(range(first, first + num_joints))
     gltf.skins.append(pygltflib.Skin(
-        name=f'{clip.name}_skeleton', joints=list(range(num_joints)) + helper_nodes, skeleton=0,
+        name=f'{clip.name}_skeleton', joints=joint_nodes + helper_nodes, skeleton=first,
         inverseBindMatrices=data.add(
             np.transpose(inverse_bind, (0, 2, 1)).astype(np.float32).reshape(-1, 16), 16)))
     mesh_node = len(gltf.nodes)
-    gltf.nodes.append(pygltflib.Node(name=f'{clip.name}_body', mesh=0, skin=0))
-    camera = clip.camera
+    gltf.nodes.append(pygltflib.Node(name=f'{clip.name}_body', mesh=mesh,
+                                     skin=len(gltf.skins) - 1))
+    return PersonNodes(joint_nodes, dict(zip(helpers, helper_nodes)), mesh_node)
+
+
+def add_video_camera(gltf: pygltflib.GLTF2, camera: VideoCamera) -> int:
+    """Add the video camera (node ``video_camera`` at the origin); returns its node."""
     gltf.cameras.append(pygltflib.Camera(
         name='video_camera', type=pygltflib.PERSPECTIVE,
         perspective=pygltflib.Perspective(yfov=camera.yfov, aspectRatio=camera.aspect_ratio,
                                           znear=0.01, zfar=1000.0)))
-    camera_node = len(gltf.nodes)
-    gltf.nodes.append(pygltflib.Node(name='video_camera', camera=0))
-    gltf.scenes.append(pygltflib.Scene(name=clip.name, nodes=[0, mesh_node, camera_node]))
-    gltf.scene = 0
-
-    _add_animation(gltf, data, clip, mesh_node, dict(zip(helpers, helper_nodes)))
-    gltf.scenes[0].extras = {
-        'fps': clip.fps, 'first_frame': int(clip.frame_index[0]),
-        'num_frames': clip.num_frames, 'observed_frames': int(clip.observed.sum()),
-        'interpolated_frames': clip.frame_index[~clip.observed].tolist(),
-        'video_camera': {'focal': camera.focal, 'principal_point': list(camera.principal_point),
-                         'image_size': list(camera.image_size)},
-        'betas': rig.betas.tolist(), 'gender': rig.gender,
-        'conventions': 'Y-up, metres, video camera at the origin looking down -z; SMPL-X hand '
-                       'mean included in the finger rotations; no pose correctives'}
-    gltf.buffers[0].byteLength = data.length
-    gltf.set_binary_blob(data.blob())
-    return gltf
+    gltf.nodes.append(pygltflib.Node(name='video_camera', camera=len(gltf.cameras) - 1))
+    return len(gltf.nodes) - 1
 
 
-def _add_animation(gltf: pygltflib.GLTF2, data: _BinaryBuilder, clip: MotionClip,
-                   mesh_node: int, helper_nodes: dict) -> None:
+class AnimationBuilder:
+    """Collects the samplers and channels of one glTF animation.
+
+    Args:
+        data: The document's binary builder (keyframe times and values go there).
+    """
+
+    def __init__(self, data: BinaryBuilder) -> None:
+        self.data = data
+        self.samplers: List[pygltflib.AnimationSampler] = []
+        self.channels: List[pygltflib.AnimationChannel] = []
+
+    def times(self, seconds: np.ndarray) -> int:
+        """Store keyframe times (K,) in seconds; returns their accessor."""
+        return self.data.add(np.asarray(seconds).astype(np.float32), 1, bounds=True)
+
+    def add(self, node: int, path: str, times: int, values: np.ndarray, width: int,
+            interpolation: str = pygltflib.ANIM_LINEAR) -> None:
+        """Animate ``path`` of ``node`` with keyframe times ``times`` and (K, width) values."""
+        self.samplers.append(pygltflib.AnimationSampler(
+            input=times, output=self.data.add(values.astype(np.float32), width),
+            interpolation=interpolation))
+        self.channels.append(pygltflib.AnimationChannel(
+            sampler=len(self.samplers) - 1,
+            target=pygltflib.AnimationChannelTarget(node=node, path=path)))
+
+    def animation(self, name: str) -> pygltflib.Animation:
+        """The animation of every channel added."""
+        return pygltflib.Animation(name=name, samplers=self.samplers, channels=self.channels)
+
+
+def add_person_channels(animation: AnimationBuilder, clip: MotionClip, nodes: PersonNodes,
+                        times: np.ndarray) -> None:
+    """Add one person's channels: root trajectory, joint rotations and translations, expression.
+
+    Args:
+        animation: Where the channels go.
+        clip: The person.
+        nodes: Its nodes (:func:`add_person`).
+        times: (T,) time of each of the clip's frames, seconds.
+    """
     rig = clip.rig
     root_rotation, root_position = clip.world_root(CV_TO_YUP)
     rotations = clip.rotations.copy()
     rotations[:, 0] = root_rotation
     quats = continuous_quaternions(rotations).astype(np.float32)
-    times = data.add(clip.times.astype(np.float32), 1, bounds=True)
-    samplers, channels = [], []
-
-    def channel(node: int, path: str, values: np.ndarray, width: int) -> None:
-        samplers.append(pygltflib.AnimationSampler(
-            input=times, output=data.add(values.astype(np.float32), width),
-            interpolation=pygltflib.ANIM_LINEAR))
-        channels.append(pygltflib.AnimationChannel(
-            sampler=len(samplers) - 1, target=pygltflib.AnimationChannelTarget(node=node,
-                                                                               path=path)))
-
-    channel(0, 'translation', root_position, 3)
+    keys = animation.times(times)
+    joint = nodes.joints
+    animation.add(joint[0], 'translation', keys, root_position, 3)
     rest = clip.rest_joints()
     for j in rig.offset_moved_joints():
-        channel(int(j), 'translation', rest[:, j] - rest[:, rig.parents[j]], 3)
-    for j, node in helper_nodes.items():
-        channel(node, 'translation', rig.rest_joints[j] - rest[:, j], 3)
+        animation.add(joint[j], 'translation', keys, rest[:, j] - rest[:, rig.parents[j]], 3)
+    for j, node in nodes.helpers.items():
+        animation.add(node, 'translation', keys, rig.rest_joints[j] - rest[:, j], 3)
     for j in range(len(rig.parents)):
-        channel(j, 'rotation', quats[:, j], 4)
-    channel(mesh_node, 'weights', clip.expression.reshape(-1, 1), 1)
-    gltf.animations.append(pygltflib.Animation(name=clip.name, samplers=samplers,
-                                               channels=channels))
+        animation.add(joint[j], 'rotation', keys, quats[:, j], 4)
+    animation.add(nodes.mesh, 'weights', keys, clip.expression.reshape(-1, 1), 1)
+
+
+def frame_extras(clip: MotionClip) -> dict:
+    """A clip's frames, as the GLB extras record them."""
+    return {'first_frame': int(clip.frame_index[0]), 'num_frames': clip.num_frames,
+            'observed_frames': int(clip.observed.sum()),
+            'interpolated_frames': clip.frame_index[~clip.observed].tolist()}
+
+
+def camera_extras(camera: VideoCamera) -> dict:
+    """The video camera, as the GLB extras record it."""
+    return {'focal': camera.focal, 'principal_point': list(camera.principal_point),
+            'image_size': list(camera.image_size)}
+
+
+def finish_document(gltf: pygltflib.GLTF2, data: BinaryBuilder) -> pygltflib.GLTF2:
+    """Attach the binary buffer to the document and return it."""
+    gltf.buffers[0].byteLength = data.length
+    gltf.set_binary_blob(data.blob())
+    return gltf
+
+
+def build_gltf(clip: MotionClip) -> pygltflib.GLTF2:
+    """The glTF document of one clip (binary blob attached); its first frame at time 0."""
+    gltf, data = new_document()
+    nodes = add_person(gltf, data, clip, add_body_material(gltf))
+    camera_node = add_video_camera(gltf, clip.camera)
+    gltf.scenes.append(pygltflib.Scene(name=clip.name,
+                                       nodes=[nodes.root, nodes.mesh, camera_node]))
+    gltf.scene = 0
+    animation = AnimationBuilder(data)
+    add_person_channels(animation, clip, nodes, clip.times)
+    gltf.animations.append(animation.animation(clip.name))
+    gltf.scenes[0].extras = {
+        'fps': clip.fps, **frame_extras(clip), 'video_camera': camera_extras(clip.camera),
+        'betas': clip.rig.betas.tolist(), 'gender': clip.rig.gender,
+        'conventions': CONVENTIONS}
+    return finish_document(gltf, data)
+
+
+def save_glb(gltf: pygltflib.GLTF2, path: str) -> str:
+    """Write a document as a ``.glb`` file (atomically) and return ``path``."""
+    atomic_write_bytes(path, b''.join(gltf.save_to_bytes()))
+    return path
 
 
 def write_glb(clip: MotionClip, path: str) -> str:
     """Write the clip as a ``.glb`` file (atomically) and return ``path``."""
-    gltf = build_gltf(clip)
-    atomic_write_bytes(path, b''.join(gltf.save_to_bytes()))
-    return path
+    return save_glb(build_gltf(clip), path)

@@ -102,7 +102,9 @@ class JobResult:
         video: The overlay video as browser-playable H.264 ``.mp4`` (video input).
         glb: GLB files, one per person (image) or track (video), when exported.
         bvh: BVH files, likewise.
-        view3d: The GLB shown in the 3D view (the first person, or the longest track).
+        scene: The GLB with every person (image) or track (video) in sync, when written.
+        view3d: The GLB shown in the 3D view: the scene when there are several people or
+            tracks, else the person's (or track's) own GLB.
         params_zip: Zip of the SMPL-X parameters (``smplx/``, ``tracks/``, ``index.json``).
         notice: The placeholder notice when the released weights or SMPL-X files are
             missing, else ``None``.
@@ -119,6 +121,7 @@ class JobResult:
     video: Optional[str] = None
     glb: List[str] = dataclasses.field(default_factory=list)
     bvh: List[str] = dataclasses.field(default_factory=list)
+    scene: Optional[str] = None
     view3d: Optional[str] = None
     params_zip: Optional[str] = None
     notice: Optional[str] = None
@@ -130,8 +133,9 @@ class JobResult:
     out_dir: str = ''
 
 
-#: Animation formats the page offers (the demo writes them to ``<name>/animation/``).
-ANIMATION_FORMATS = ('glb', 'bvh')
+#: Animation formats the page offers (the demo writes them to ``<name>/animation/``): per
+#: person GLB and BVH downloads, and the scene of everyone for the 3D view.
+ANIMATION_FORMATS = ('glb', 'bvh', 'scene')
 
 
 def animation_problem() -> Optional[str]:
@@ -301,10 +305,16 @@ class WebDemo:
 
     @staticmethod
     def _find_animation(result: JobResult, index: dict) -> None:
-        """The GLB/BVH files the demo wrote: per track, longest first, or per person."""
+        """The GLB/BVH files the demo wrote (per track, longest first, or per person).
+
+        The 3D view shows the scene of everyone when there are several and it was written.
+        """
         result.animation_note = animation_problem()
         if result.animation_note:
             return
+        from smplestx.apis.animation.demo_export import ANIMATION_DIR
+        from smplestx.apis.animation.scene import SCENE_FILE
+
         if result.kind == 'video':
             if not index.get('tracks'):
                 result.animation_note = ('turn on tracking to get the animated 3D view and the '
@@ -315,14 +325,18 @@ class WebDemo:
         else:
             stems = [_stem(osp.basename(p['params'])) for p in index['frames'][0]['people']
                      if p.get('params')]
-        folder = osp.join(result.out_dir, 'animation')
+        folder = osp.join(result.out_dir, ANIMATION_DIR)
         for stem in stems:
             glb, bvh = osp.join(folder, f'{stem}.glb'), osp.join(folder, f'{stem}.bvh')
             if not (osp.isfile(glb) and osp.isfile(bvh)):
                 raise JobError(f'the demo wrote no animation for {stem} in {folder}')
             result.glb.append(glb)
             result.bvh.append(bvh)
-        result.view3d = result.glb[0] if result.glb else None
+        scene = f'{ANIMATION_DIR}/{SCENE_FILE}'
+        if scene in (index.get('animation') or []):
+            result.scene = osp.join(result.out_dir, scene)
+        several = len(result.glb) > 1 and result.scene
+        result.view3d = result.scene if several else (result.glb[0] if result.glb else None)
 
     def _message(self, name: str, result: JobResult, index: dict) -> str:
         """One line for the visitor about what was found."""

@@ -1,12 +1,23 @@
 """Shared pieces of the animation tests.
 
 * ``exported``: a synthetic tracked person (6 frames with a gap) exported once per session;
+* ``scene_exported``: two synthetic tracks of one video with different frame ranges, their
+  own GLBs and their ``scene.glb``;
+* ``gltf_validator`` / ``threejs_pose``: the Khronos glTF-Validator's report of a file, and
+  three.js's posed joints and vertices of every skinned mesh of a file at given times (both
+  run by node; the tests skip only where node is missing);
 * ``smplx_world``: ``smplx``'s joints and vertices of a track, in the Y-up export world;
 * ``GltfScene``: an independent glTF skinning evaluator, written from the glTF 2.0 spec. It
   shares no code with the exporter: pygltflib only parses the file; accessors are decoded
-  here, node transforms composed from TRS, animation samplers read at a keyframe, morph
-  targets added, then vertices skinned with ``sum_i w_i * world(joint_i) @ IBM_i``.
+  here, node transforms composed from TRS, animation samplers read at a keyframe or sampled
+  at a time (clamp, STEP, LINEAR with slerp), morph targets added, then the vertices of a
+  skinned mesh skinned with ``sum_i w_i * world(joint_i) @ IBM_i``.
 """
+
+import json
+import os.path as osp
+import shutil
+import subprocess
 
 import numpy as np
 import pygltflib
@@ -14,7 +25,12 @@ import pytest
 import smplx
 import torch
 
-from smplestx.apis.animation import clip_from_track, export_track_animation, load_shape_space
+from smplestx.apis.animation import (
+    AnimationWriter,
+    clip_from_track,
+    export_track_animation,
+    load_shape_space,
+)
 from smplestx.testing.motion import synthetic_track
 from smplestx.utils.io import atomic_write_npz
 
@@ -58,8 +74,11 @@ class GltfScene:
         """Index of the node called ``name``."""
         return next(i for i, n in enumerate(self.gltf.nodes) if n.name == name)
 
-    def keyframe_trs(self, frame: int):
-        """Per-node (translation, rotation xyzw, scale) and mesh weights at keyframe ``frame``."""
+    def _trs(self, value_at):
+        """Per-node (translation, rotation xyzw, scale) and per-node morph weights.
+
+        ``value_at(times, values, interpolation, path)`` picks a channel's value.
+        """
         trs = []
         for node in self.gltf.nodes:
             trs.append([np.array(node.translation or [0.0, 0.0, 0.0], dtype=np.float64),
@@ -69,15 +88,52 @@ class GltfScene:
         for animation in self.gltf.animations:
             for channel in animation.channels:
                 sampler = animation.samplers[channel.sampler]
-                times = self.accessor(sampler.input)[:, 0]
+                times = self.accessor(sampler.input)[:, 0].astype(np.float64)
                 values = self.accessor(sampler.output).astype(np.float64)
                 node, path = channel.target.node, channel.target.path
                 if path == 'weights':
-                    weights[node] = values.reshape(len(times), -1)[frame]
+                    values = values.reshape(len(times), -1)
+                value = value_at(times, values, sampler.interpolation or 'LINEAR', path)
+                if path == 'weights':
+                    weights[node] = value
                     continue
                 slot = {'translation': 0, 'rotation': 1, 'scale': 2}[path]
-                trs[node][slot] = values[frame]
+                trs[node][slot] = value
         return trs, weights
+
+    def keyframe_trs(self, frame: int):
+        """Per-node (translation, rotation xyzw, scale) and mesh weights at keyframe ``frame``."""
+        return self._trs(lambda times, values, interpolation, path: values[frame])
+
+    def trs_at(self, time: float):
+        """Per-node TRS and mesh weights at ``time`` seconds, sampled by the glTF rules.
+
+        Clamped outside the keyframes; STEP holds the last keyframe at or before ``time``;
+        LINEAR interpolates (rotations by slerp).
+        """
+
+        def value_at(times, values, interpolation, path):
+            if time <= times[0]:
+                return values[0]
+            if time >= times[-1]:
+                return values[-1]
+            k = int(np.searchsorted(times, time, side='right')) - 1
+            if interpolation == 'STEP':
+                return values[k]
+            assert interpolation == 'LINEAR', interpolation
+            w = (time - times[k]) / (times[k + 1] - times[k])
+            a, b = values[k], values[k + 1]
+            if path != 'rotation':
+                return (1 - w) * a + w * b
+            dot = float(np.dot(a, b))
+            if dot < 0:
+                b, dot = -b, -dot
+            angle = np.arccos(min(dot, 1.0))
+            if angle < 1e-9:
+                return (1 - w) * a + w * b
+            return (np.sin((1 - w) * angle) * a + np.sin(w * angle) * b) / np.sin(angle)
+
+        return self._trs(value_at)
 
     def world_matrices(self, trs) -> np.ndarray:
         """(N, 4, 4) world matrix of every node (scene hierarchy, parents first)."""
@@ -102,11 +158,25 @@ class GltfScene:
             visit(root, np.eye(4))
         return np.stack(world)
 
-    def posed(self, frame: int):
-        """World joint positions (J, 3) of the skin and skinned vertices (V, 3) at a keyframe."""
-        trs, morph = self.keyframe_trs(frame)
+    def mesh_nodes(self):
+        """Indices of the nodes that hold a mesh, in node order."""
+        return [i for i, n in enumerate(self.gltf.nodes) if n.mesh is not None]
+
+    def posed(self, frame: int, mesh_node=None):
+        """World joint positions (J, 3) of the skin and skinned vertices (V, 3) at a keyframe.
+
+        ``mesh_node``: the skinned mesh to pose (default: the first).
+        """
+        return self._skinned(*self.keyframe_trs(frame), mesh_node)
+
+    def posed_at(self, time: float, mesh_node=None):
+        """Like :meth:`posed`, at ``time`` seconds."""
+        return self._skinned(*self.trs_at(time), mesh_node)
+
+    def _skinned(self, trs, morph, mesh_node):
         world = self.world_matrices(trs)
-        mesh_node = next(i for i, n in enumerate(self.gltf.nodes) if n.mesh is not None)
+        if mesh_node is None:
+            mesh_node = self.mesh_nodes()[0]
         skin = self.gltf.skins[self.gltf.nodes[mesh_node].skin]
         ibm = self.accessor(skin.inverseBindMatrices).astype(np.float64).reshape(-1, 4, 4)
         ibm = np.transpose(ibm, (0, 2, 1))  # column-major in the file
@@ -130,6 +200,62 @@ class GltfScene:
                 skinned += wts[:, c, None] * np.einsum('vij,vj->vi', joint_mats[joints[:, c]],
                                                        homogeneous)
         return world[skin.joints][:, :3, 3], skinned[:, :3]
+
+
+#: Pinned npm packages (the Khronos glTF-Validator and three.js), and where ``.ci/run``
+#: installs them; otherwise they are installed once into the user cache.
+NPM_PACKAGES = ('gltf-validator@2.0.0-dev.3.10', 'three@0.170.0')
+NPM_DIRS = (osp.join(osp.dirname(__file__), '..', '..', '..', '.ci', 'npm'),
+            osp.expanduser('~/.cache/smplestx/npm'))
+VALIDATOR_JS = osp.join(osp.dirname(__file__), 'validate_gltf.js')
+THREE_JS = osp.join(osp.dirname(__file__), 'three_pose.mjs')
+
+
+def _node() -> str:
+    node = shutil.which('node')
+    if node is None:
+        pytest.skip('node is not installed: the glTF-Validator and three.js checks run on node')
+    return node
+
+
+def _npm_modules() -> str:
+    """``node_modules`` holding :data:`NPM_PACKAGES`; installed into the cache when missing."""
+    names = [p.rsplit('@', 1)[0] for p in NPM_PACKAGES]
+    for folder in NPM_DIRS:
+        modules = osp.join(osp.abspath(folder), 'node_modules')
+        if all(osp.isdir(osp.join(modules, name)) for name in names):
+            return modules
+    folder = osp.abspath(NPM_DIRS[-1])
+    subprocess.run(['npm', 'install', '--prefix', folder, '--no-audit', '--no-fund',
+                    *NPM_PACKAGES], check=True, capture_output=True)
+    return osp.join(folder, 'node_modules')
+
+
+def validate_gltf(path) -> dict:
+    """The Khronos glTF-Validator's ``issues`` report of one file."""
+    out = subprocess.run([_node(), VALIDATOR_JS, str(path)], check=True, capture_output=True,
+                         text=True, env={'NODE_PATH': _npm_modules()})
+    return json.loads(out.stdout)[0]['issues']
+
+
+def threejs_posed(path, times) -> list:
+    """Per time: ``{'time', 'meshes': {name: {'joints', 'vertices', 'morph'}}}`` from three.js."""
+    out = subprocess.run([_node(), THREE_JS, _npm_modules(), str(path),
+                          *[repr(float(t)) for t in times]], check=True, capture_output=True,
+                         text=True)
+    return json.loads(out.stdout)
+
+
+@pytest.fixture(scope='session')
+def gltf_validator():
+    """The :func:`validate_gltf` function."""
+    return validate_gltf
+
+
+@pytest.fixture(scope='session')
+def threejs_pose():
+    """The :func:`threejs_posed` function."""
+    return threejs_posed
 
 
 @pytest.fixture(scope='session')
@@ -162,6 +288,28 @@ def exported(tmp_path_factory, body_model_path, shape_space):
     clip = clip_from_track(str(path), shape_space, focal=700.0)
     return {'track': track, 'truth': truth, 'clip': clip, 'files': files, 'path': path,
             'frames': FRAMES, 'fps': FPS}
+
+
+#: The tracks of ``scene_exported``: name -> (video frames, motion seed). Frames 3 and 6
+#: are gaps; the second track starts late, the first ends early.
+SCENE_TRACKS = {'track_0001': ((0, 1, 2, 4, 5, 6), 3), 'track_0002': ((3, 4, 5, 7, 8, 9, 10), 5)}
+
+
+@pytest.fixture(scope='session')
+def scene_exported(tmp_path_factory, body_model_path, shape_space):
+    """``scene.glb`` and the per-track GLBs of two tracks, written by one AnimationWriter."""
+    root = tmp_path_factory.mktemp('scene') / 'video'
+    writer = AnimationWriter(('glb', 'scene'), str(root / 'animation'), 'video')
+    for name, (frames, seed) in SCENE_TRACKS.items():
+        track, _ = synthetic_track(str(body_model_path), num_frames=len(frames),
+                                   frame_index=frames, fps=FPS, seed=seed, betas_noise=0.05)
+        path = root / 'tracks' / f'{name}.npz'
+        atomic_write_npz(path, track)
+        writer.add(clip_from_track(str(path), shape_space, focal=700.0))
+    return {'scene': writer.finish(), 'fps': FPS,
+            'frames': {name: frames for name, (frames, _) in SCENE_TRACKS.items()},
+            'last': max(frames[-1] for frames, _ in SCENE_TRACKS.values()),
+            'glb': {name: str(root / 'animation' / f'{name}.glb') for name in SCENE_TRACKS}}
 
 
 def smplx_world(body_model_path, track, transl, posedirs: bool = True, lbs_weights=None):

@@ -51,3 +51,25 @@ def test_blender_imports_upright_at_video_fps_with_curled_fingers(exported, tmp_
                             for frame in seen['fingers_deg']])
         np.testing.assert_allclose(fingers, predicted, atol=0.05)
         assert fingers.mean() > 5.0  # curled (the hand mean is in), not flat
+
+
+def test_blender_plays_the_scene_in_sync(scene_exported, tmp_path):
+    """Blender imports ``scene.glb``: each person's bones keep their prefixed names, and its
+    deformed mesh is upright in its own frames (glTF time t at Blender frame t * fps) and
+    collapsed to a point outside them."""
+    python = _bpy_python()
+    out = tmp_path / 'scene.json'
+    subprocess.run([python, SCRIPT, '--scene', scene_exported['scene'], '--fps',
+                    str(scene_exported['fps']), '--last-frame', str(scene_exported['last']),
+                    '--out', str(out)], check=True, capture_output=True, timeout=300)
+    report = json.loads(out.read_text())['scene']
+    assert report['scene_fps'] == pytest.approx(scene_exported['fps'], abs=0.5)
+    assert sorted(report['people']) == sorted(scene_exported['frames'])
+    for name, frames in scene_exported['frames'].items():
+        seen = report['people'][name]
+        assert seen['bones'] == 59  # 55 joints + 4 expression helpers, named <name>_<joint>
+        inside = np.zeros(scene_exported['last'] + 1, dtype=bool)
+        inside[frames[0]:frames[-1] + 1] = True
+        extent, height = np.array(seen['mesh_extent']), np.array(seen['head_minus_foot'])
+        assert np.all(extent[inside] > 0.5) and np.all(height[inside] > 1.0), name
+        assert np.all(extent[~inside] < 1e-5), name

@@ -1,10 +1,6 @@
 """The GLB, read back by an independent glTF evaluator, matches ``smplx`` frame by frame."""
 
 import copy
-import json
-import os.path as osp
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -14,7 +10,6 @@ from smplestx.apis.animation.glb import skin_sets, write_glb
 
 #: 0.1 mm: the issue's tolerance; float32 storage and float32 smplx stay far below it.
 TOL_M = 1e-4
-VALIDATOR_JS = osp.join(osp.dirname(__file__), 'validate_gltf.js')
 
 
 def _observed(exported):
@@ -94,67 +89,29 @@ def test_skin_sets_keep_every_nonzero_weight():
     np.testing.assert_allclose(back, weights, atol=1e-7)
 
 
-#: Pinned npm packages (the Khronos glTF-Validator and three.js), and where ``.ci/run``
-#: installs them; otherwise they are installed once into the user cache.
-NPM_PACKAGES = ('gltf-validator@2.0.0-dev.3.10', 'three@0.170.0')
-NPM_DIRS = (osp.join(osp.dirname(__file__), '..', '..', '..', '.ci', 'npm'),
-            osp.expanduser('~/.cache/smplestx/npm'))
-THREE_JS = osp.join(osp.dirname(__file__), 'three_pose.mjs')
-
-
-def _node() -> str:
-    node = shutil.which('node')
-    if node is None:
-        pytest.skip('node is not installed: the glTF-Validator and three.js checks run on node')
-    return node
-
-
-def _npm_modules() -> str:
-    """``node_modules`` holding :data:`NPM_PACKAGES`; installed into the cache when missing."""
-    names = [p.rsplit('@', 1)[0] for p in NPM_PACKAGES]
-    for folder in NPM_DIRS:
-        modules = osp.join(osp.abspath(folder), 'node_modules')
-        if all(osp.isdir(osp.join(modules, name)) for name in names):
-            return modules
-    folder = osp.abspath(NPM_DIRS[-1])
-    subprocess.run(['npm', 'install', '--prefix', folder, '--no-audit', '--no-fund',
-                    *NPM_PACKAGES], check=True, capture_output=True)
-    return osp.join(folder, 'node_modules')
-
-
-def _validate(path: str) -> dict:
-    """The validator's ``issues`` report of one file."""
-    out = subprocess.run([_node(), VALIDATOR_JS, str(path)], check=True, capture_output=True,
-                         text=True, env={'NODE_PATH': _npm_modules()})
-    return json.loads(out.stdout)[0]['issues']
-
-
-def test_khronos_gltf_validator_reports_nothing(exported):
-    issues = _validate(exported['files']['glb'])
+def test_khronos_gltf_validator_reports_nothing(exported, gltf_validator):
+    issues = gltf_validator(exported['files']['glb'])
     assert (issues['numErrors'], issues['numWarnings']) == (0, 0), issues['messages']
     assert issues['numInfos'] == 0 and issues['numHints'] == 0, issues['messages']
 
 
-def test_threejs_poses_like_smplx(exported, body_model_path, smplx_reference):
+def test_threejs_poses_like_smplx(exported, body_model_path, smplx_reference, threejs_pose):
     """three.js (GLTFLoader + AnimationMixer + SkinnedMesh) gives smplx's joints and vertices."""
-    node = _node()
     clip, track = exported['clip'], exported['track']
     keys = _observed(exported)
-    times = [str(k / exported['fps']) for k in keys]
-    out = subprocess.run([node, THREE_JS, _npm_modules(), str(exported['files']['glb']),
-                          *times], check=True, capture_output=True, text=True)
-    posed = json.loads(out.stdout)
+    posed = threejs_pose(exported['files']['glb'], [k / exported['fps'] for k in keys])
     joints_ref, verts_ref = smplx_reference(body_model_path, track, clip.transl[keys],
                                             posedirs=False)
     for i, frame in enumerate(posed):
-        joints = np.array([frame['joints'][name] for name in SMPLX_JOINT_NAMES])
-        vertices = np.array(frame['vertices']).reshape(-1, 3)
+        (mesh, ) = frame['meshes'].values()
+        joints = np.array([mesh['joints'][name] for name in SMPLX_JOINT_NAMES])
+        vertices = np.array(mesh['vertices']).reshape(-1, 3)
         assert np.abs(joints - joints_ref[i]).max() < TOL_M, f'frame {keys[i]}'
         assert np.linalg.norm(vertices - verts_ref[i], axis=1).max() < TOL_M, f'frame {keys[i]}'
 
 
 def test_many_influences_use_several_sets(exported, body_model_path, tmp_path, gltf_scene,
-                                          smplx_reference):
+                                          smplx_reference, gltf_validator):
     """Weights spread to each joint's neighbours (up to 8 per vertex): 2 JOINTS/WEIGHTS sets,
     still valid and still exact against smplx with the same weights."""
     clip = copy.deepcopy(exported['clip'])
@@ -175,5 +132,5 @@ def test_many_influences_use_several_sets(exported, body_model_path, tmp_path, g
                                    posedirs=False, lbs_weights=weights)
     for i, key in enumerate(keys[:2]):
         assert np.linalg.norm(scene.posed(key)[1] - verts_ref[i], axis=1).max() < TOL_M
-    issues = _validate(path)
+    issues = gltf_validator(path)
     assert (issues['numErrors'], issues['numWarnings']) == (0, 0), issues['messages']

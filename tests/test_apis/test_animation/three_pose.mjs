@@ -1,5 +1,6 @@
 // Pose a GLB with three.js (GLTFLoader, AnimationMixer, SkinnedMesh.getVertexPosition) and
-// print, per requested time, the world positions of the named joints and skinned vertices.
+// print, per requested time and skinned mesh (by name), the world positions of its named
+// joints and skinned vertices.
 // Usage: node three_pose.mjs NODE_MODULES FILE.glb TIME [TIME ...]
 import fs from 'fs';
 import path from 'path';
@@ -14,8 +15,8 @@ const data = fs.readFileSync(file);
 const buffer = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
 const gltf = await new Promise((resolve, reject) => new GLTFLoader().parse(buffer, '', resolve, reject));
 const scene = gltf.scene;
-let mesh = null;
-scene.traverse((o) => { if (o.isSkinnedMesh) mesh = o; });
+const meshes = [];
+scene.traverse((o) => { if (o.isSkinnedMesh) meshes.push(o); });
 const mixer = new THREE.AnimationMixer(scene);
 const action = mixer.clipAction(gltf.animations[0]);
 action.setLoop(THREE.LoopOnce, 1);
@@ -26,18 +27,22 @@ const target = new THREE.Vector3();
 for (const t of times.map(Number)) {
   mixer.setTime(t);
   scene.updateMatrixWorld(true);
-  const joints = {};
-  for (const bone of mesh.skeleton.bones) {
-    bone.getWorldPosition(target);
-    joints[bone.name] = [target.x, target.y, target.z];
+  const posed = {};
+  for (const mesh of meshes) {
+    const joints = {};
+    for (const bone of mesh.skeleton.bones) {
+      bone.getWorldPosition(target);
+      joints[bone.name] = [target.x, target.y, target.z];
+    }
+    const count = mesh.geometry.attributes.position.count;
+    const vertices = new Array(count * 3);
+    for (let i = 0; i < count; i++) {
+      mesh.getVertexPosition(i, target);
+      target.applyMatrix4(mesh.matrixWorld);
+      vertices[3 * i] = target.x; vertices[3 * i + 1] = target.y; vertices[3 * i + 2] = target.z;
+    }
+    posed[mesh.name] = { joints, vertices, morph: Array.from(mesh.morphTargetInfluences) };
   }
-  const count = mesh.geometry.attributes.position.count;
-  const vertices = new Array(count * 3);
-  for (let i = 0; i < count; i++) {
-    mesh.getVertexPosition(i, target);
-    target.applyMatrix4(mesh.matrixWorld);
-    vertices[3 * i] = target.x; vertices[3 * i + 1] = target.y; vertices[3 * i + 2] = target.z;
-  }
-  out.push({ time: t, joints, vertices, morph: Array.from(mesh.morphTargetInfluences) });
+  out.push({ time: t, meshes: posed });
 }
 process.stdout.write(JSON.stringify(out));

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 from webui_utils import IMAGE, VIDEO, tiny_video
 
-from smplestx.apis.webui.jobs import JobError, JobOptions, animation_problem, safe_name
+from smplestx.apis.webui.jobs import (
+    JobError,
+    JobOptions,
+    JobResult,
+    WebDemo,
+    animation_problem,
+    safe_name,
+)
 from smplestx.apis.webui.video import ffmpeg_exe
 
 EXPORTER = animation_problem() is None
@@ -45,7 +52,7 @@ def test_image_job(web_demo, tmp_path):
         assert result.animation_note is None
         assert [p.endswith('.glb') for p in result.glb] == [True]
         assert [p.endswith('.bvh') for p in result.bvh] == [True]
-        assert result.view3d == result.glb[0]
+        assert result.view3d == result.glb[0] and result.scene.endswith('scene.glb')
 
 
 def test_video_job_is_browser_playable(web_demo, tmp_path):
@@ -65,6 +72,34 @@ def test_video_job_is_browser_playable(web_demo, tmp_path):
     assert 'astronaut_pan/tracks/track_0000.npz' in members and len(members) == 22
     if EXPORTER:
         assert len(result.glb) == len(result.bvh) == 1 and result.view3d == result.glb[0]
+        assert result.scene.endswith('/animation/scene.glb')  # written, shown with 2+ tracks
+
+
+@pytest.mark.skipif(not EXPORTER, reason='needs the animation exporter')
+def test_3d_view_shows_the_scene_of_several_tracks(tmp_path):
+    """Several tracks and a scene.glb listed in index.json: the 3D view shows the scene; one
+    track, or no scene written: the (longest) track's own GLB."""
+    def collect(tracks, scene):
+        out = tmp_path / f'{len(tracks)}_{scene}'
+        files = [f'animation/track_{i:04d}.{ext}' for i, _ in tracks for ext in ('glb', 'bvh')]
+        files += ['animation/scene.glb'] if scene else []
+        for rel in files:
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            (out / rel).write_bytes(b'glTF')
+        index = {'tracks': [{'id': i, 'num_frames': n, 'file': f'tracks/track_{i:04d}.npz'}
+                            for i, n in tracks], 'animation': files}
+        result = JobResult(kind='video', out_dir=str(out))
+        WebDemo._find_animation(result, index)
+        return out, result
+
+    out, result = collect([(0, 5), (1, 8)], scene=True)
+    assert [p.rsplit('/', 1)[1] for p in result.glb] == ['track_0001.glb', 'track_0000.glb']
+    assert result.scene == result.view3d == str(out / 'animation' / 'scene.glb')
+    out, result = collect([(0, 5), (1, 8)], scene=False)
+    assert result.scene is None and result.view3d == result.glb[0]
+    out, result = collect([(0, 5)], scene=True)
+    assert result.scene == str(out / 'animation' / 'scene.glb')
+    assert result.view3d == result.glb[0] == str(out / 'animation' / 'track_0000.glb')
 
 
 def test_options_reach_the_demo(web_demo, tmp_path):
