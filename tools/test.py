@@ -17,6 +17,7 @@ from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
+from smplestx.engine.runner import release_runner
 from smplestx.models.utils.precision import PRECISIONS
 from smplestx.utils.cli import (
     UsageError,
@@ -136,13 +137,16 @@ def main(argv=None) -> dict:
     check_before_run(cfg, out_files=[args.out] if args.out else [])
     runner = build_runner(cfg)
     runner.register_hook(TestProgressHook())
-    metrics = runner.test()
-    if is_main_process():
-        print(format_table(metrics))
-        path = osp.join(cfg.work_dir, 'results.json')
-        atomic_write_json(path, {k: float(v) if hasattr(v, '__float__') else v
-                                 for k, v in metrics.items()})
-        print(f'results saved to {path}')
+    try:
+        metrics = runner.test()
+        if is_main_process():
+            print(format_table(metrics))
+            path = osp.join(cfg.work_dir, 'results.json')
+            atomic_write_json(path, {k: float(v) if hasattr(v, '__float__') else v
+                                     for k, v in metrics.items()})
+            print(f'results saved to {path}')
+    finally:
+        release_runner(runner)
     shutdown_distributed()
     return metrics
 

@@ -5,6 +5,7 @@ Runs on one CPU process as is; ``tools/dist_train.sh`` starts several with torch
 
 import argparse
 
+from smplestx.engine.runner import release_runner
 from smplestx.utils.cli import (
     add_common_args,
     build_runner,
@@ -37,7 +38,10 @@ def main(argv=None) -> None:
     cfg = merge_train_args(cfg, args)
     check_before_run(cfg)
     runner = build_runner(cfg)
-    runner.train()
+    try:
+        runner.train()
+    finally:
+        release_runner(runner)
     shutdown_distributed()
 
 

@@ -25,7 +25,6 @@ with a list of inputs and :class:`DemoOptions`, and get a :class:`DemoSummary` b
 
 import dataclasses
 import hashlib
-import logging
 import os
 import os.path as osp
 import shutil
@@ -483,7 +482,7 @@ def _run_runner(plan: DemoPlan, options: DemoOptions, setup: DemoSetup,
                 settings: Dict[str, Any], log: Callable[[str], None],
                 model: Optional[torch.nn.Module] = None,
                 boxes: Optional[Tuple[Any, str]] = None) -> Tuple[List[dict], List[dict]]:
-    from smplestx.engine.runner import SMPLestXRunner
+    from smplestx.engine.runner import SMPLestXRunner, release_runner
 
     device = _process_device(options)
     box_source, boxes_mode = boxes or _box_source(options, device)
@@ -533,31 +532,11 @@ def _run_runner(plan: DemoPlan, options: DemoOptions, setup: DemoSetup,
             runner.test()
             result = runner.test_loop.evaluator.metrics[0].summary
         finally:
-            _release_runner(runner, visualizer)
+            release_runner(runner)  # the visualizer above is the Runner's
     finally:
         if options.work_dir is None:
             shutil.rmtree(work_dir, ignore_errors=True)
     return result['records'], result['ranks']
-
-
-def _release_runner(runner: Any, visualizer: SMPLXVisualizer) -> None:
-    """Close the run's log file and forget its named MMEngine instances.
-
-    Each run creates a logger, a message hub and a visualizer registered by name in
-    MMEngine's class-level instance tables; a process that runs many demos (the web demo)
-    would keep every one of them. MMEngine has no public way to drop an instance.
-    """
-    from mmengine.logging import MessageHub, MMLogger
-
-    for handler in list(runner.logger.handlers):  # no open log file per call
-        if isinstance(handler, logging.FileHandler):
-            handler.close()
-            runner.logger.removeHandler(handler)
-    visualizer.close()
-    for manager, name in ((MMLogger, runner.logger.instance_name),
-                          (MessageHub, runner.message_hub.instance_name),
-                          (type(visualizer), visualizer.instance_name)):
-        manager._instance_dict.pop(name, None)
 
 
 def _log_summary(summary: DemoSummary, log: Callable[[str], None]) -> None:

@@ -1,6 +1,7 @@
 """The smplestx Runner: MMEngine's Runner with safe checkpoint loading and CPU DDP."""
 
 import datetime
+import logging
 import os
 import os.path as osp
 import re
@@ -275,6 +276,30 @@ FOLLOW_TRAIN_CFG = 'omit its end/T_max to follow train_cfg'
 RESUMED_SCHEDULE = ('the resumed schedulers keep the lengths saved in the checkpoint; to '
                     'train longer on a new schedule, start from its weights instead '
                     '(load_from=CHECKPOINT, resume=False)')
+
+
+def release_runner(runner: Runner) -> None:
+    """Close a finished run's log file and forget its named MMEngine instances.
+
+    MMEngine registers each run's logger, message hub and visualizer by the experiment
+    name, ``<config>_<timestamp>`` to the second, in class-level tables: a process that
+    runs several Runners (tests, the web demo) keeps every one of them, and a second run
+    started within the same second silently reuses the first one's logger, whose stream
+    may be closed by then (its log lines are lost). MMEngine has no public way to drop an
+    instance, so this removes them from those tables.
+    """
+    from mmengine.logging import MessageHub, MMLogger
+
+    for handler in list(runner.logger.handlers):  # no open log file per run
+        if isinstance(handler, logging.FileHandler):
+            handler.close()
+            runner.logger.removeHandler(handler)
+    visualizer = runner.visualizer
+    visualizer.close()
+    for manager, name in ((MMLogger, runner.logger.instance_name),
+                          (MessageHub, runner.message_hub.instance_name),
+                          (type(visualizer), visualizer.instance_name)):
+        manager._instance_dict.pop(name, None)
 
 
 def schedule_length_warnings(schedulers: List[Any], max_epochs: int, max_iters: int,

@@ -84,8 +84,14 @@ def test_official_and_converted_checkpoints(tool, tmp_path, synthetic_root, offi
 
 def test_precision_option_tests_in_that_precision(tool, tmp_path, synthetic_root,
                                                  official_tiny_path, body_models_env, capfd):
+    from mmengine.logging import MessageHub, MMLogger
+
+    before = [len(m._instance_dict) for m in (MMLogger, MessageHub)]
     metrics = _run(tool, official_tiny_path / 'snapshot_0.pth.tar', tmp_path, synthetic_root,
                    '--precision', 'int8')
+    # The run's named logger and message hub are released: a run started within the same
+    # second (same experiment name) would otherwise reuse a logger whose stream is closed.
+    assert [len(m._instance_dict) for m in (MMLogger, MessageHub)] == before
     assert 'testing in precision int8' in capfd.readouterr().out
     assert all(v == v for v in metrics.values()) and 'mpvpe/all' in metrics
     with pytest.raises(SystemExit):
