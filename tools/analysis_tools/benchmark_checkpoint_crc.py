@@ -84,7 +84,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     median = {name: statistics.median(values) for name, values in times.items()}
     print(f'checkpoint: {size:.0f} MiB in {args.tensors} tensors, {args.rounds} rounds')
     for name, value in median.items():
-        print(f'{name}: {value:.3f} s ({size / value:.0f} MiB/s)')
+        print(f'{name}: {value:.6f} s ({size / value:.0f} MiB/s)')
     crc = median['crc check']
     print(f'crc check / torch.load: x{crc / median["torch.load"]:.2f}')
     print(f'crc check / torch.load mmap + use: x{crc / median["torch.load mmap + use"]:.2f}')
