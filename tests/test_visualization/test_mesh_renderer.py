@@ -1,4 +1,3 @@
-import time
 
 import numpy as np
 import pytest
@@ -159,8 +158,9 @@ def test_common_camera_keeps_pixels_and_scales_depth():
     np.testing.assert_allclose(moved[:, 2], verts[:, 2] / 2)
 
 
-def test_renderer_is_fast_enough_for_a_smplx_sized_mesh():
-    # A 10k-vertex, 20k-face closed sphere filling much of a 640x480 image.
+def test_renderer_draws_a_smplx_sized_mesh():
+    # A 10k-vertex, 20k-face closed sphere filling much of a 640x480 image (its speed is
+    # measured by tools/analysis_tools/benchmark_demo.py --render, not here).
     rings, segs = 100, 104
     theta = np.linspace(0, np.pi, rings + 2)[1:-1]
     phi = np.linspace(0, 2 * np.pi, segs, endpoint=False)
@@ -176,12 +176,9 @@ def test_renderer_is_fast_enough_for_a_smplx_sized_mesh():
     verts = verts * [0.8, 0.8, 0.8] + [0, 0, 2.5]
     renderer = MeshRenderer(faces)
     image = np.zeros((480, 640, 3), dtype=np.uint8)
-    renderer(image, [verts], (600, 600), (320, 240))
-    start = time.perf_counter()
     out = renderer(image, [verts], (600, 600), (320, 240))
-    elapsed = time.perf_counter() - start
     assert (out.sum(-1) > 0).mean() > 0.25
-    assert elapsed < 3.0, f'rendering took {elapsed:.2f} s'
+    np.testing.assert_array_equal(renderer(image, [verts], (600, 600), (320, 240)), out)
 
 
 def test_draw_helpers():
