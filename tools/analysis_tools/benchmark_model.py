@@ -41,8 +41,10 @@ fused attention and the removed copies and dead work can give at most about x1.1
 
 Lower precisions go past that limit. On a 2-vCPU AMD EPYC (Zen 5: AVX512-BF16 and VNNI, no
 AMX), loaded, 1 thread, batch 8, SMPL-X decoding included: int8 (what ``auto`` picks there)
-x3.08 to x4.42 over the official fp32 forward for B and x3.50 for H, bf16 x2.44 to x5.16;
-the deviations from fp32 are in docs/benchmarks.md.
+x3.08 to x4.42 over the official fp32 forward for B and x3.50 for H, bf16 x2.44 to x5.16.
+On a 2-vCPU Intel Xeon with AMX, quiet, 2 threads, batch 8: bf16 (what ``auto`` picks there)
+x4.99 for B and x5.28 for H, int8 x2.11 and x2.37. The deviations from fp32 are in
+docs/benchmarks.md.
 
 Example (small, for a shared CPU)::
 

@@ -126,9 +126,10 @@ def auto_precision(device: Union[str, torch.device] = 'cpu') -> PrecisionChoice:
     """The fastest mode of ``device`` and why.
 
     CUDA: bf16 where the GPU supports it, else fp16. CPU: bf16 with AMX (bf16 matrix
-    tiles, where bf16 is the fastest mode); else int8 on x86 with AVX2 (fbgemm/oneDNN int8
-    kernels; VNNI speeds them up), which measured faster than bf16 even on a CPU with
-    AVX512-BF16 but no AMX (an AMD EPYC, docs/benchmarks.md); else fp32.
+    tiles; measured about twice as fast as int8 on an Intel Xeon with AMX); else int8 on
+    x86 with AVX2 (fbgemm/oneDNN int8 kernels; VNNI speeds them up), which measured faster
+    than bf16 even on a CPU with AVX512-BF16 but no AMX (an AMD EPYC); else fp32. Figures
+    in docs/benchmarks.md.
     """
     device = torch.device(device)
     if device.type == 'cuda':
