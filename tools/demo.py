@@ -36,7 +36,11 @@ from smplestx.apis.detection import DetectorUnavailableError
 from smplestx.datasets.media_dataset import DEFAULT_PART_SIZE
 from smplestx.models.utils.checkpoint_conversion import CHECKPOINT_ERRORS
 from smplestx.models.utils.precision import PRECISIONS
-from smplestx.utils.cli import shutdown_distributed
+from smplestx.utils.cli import (
+    add_video_camera_args,
+    shutdown_distributed,
+    video_camera_args,
+)
 
 #: Errors reported as one line (exit status 2) instead of a traceback. ``OSError`` covers
 #: unreadable or missing files, output folders that cannot be written and a full disk.
@@ -113,11 +117,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         '(single frame); "scene": one scene.glb with every track of the video '
                         '(every person of the image) in sync; formats: glb bvh amass scene '
                         '(docs/animation.md)')
-    camera = parser.add_mutually_exclusive_group()
-    camera.add_argument('--fov', type=float, help='animation: horizontal field of view of the '
-                        'video camera in degrees (default: focal = image diagonal)')
-    camera.add_argument('--focal', type=float,
-                        help='animation: focal length of the video camera in pixels')
+    add_video_camera_args(parser, 'animation: ')
     parser.add_argument('--overwrite', action='store_true',
                         help='redo inputs whose outputs are complete (default: skip them)')
     parser.add_argument('--strict', action='store_true',
@@ -159,8 +159,7 @@ def demo_options(args: argparse.Namespace) -> DemoOptions:
         part_size=args.images_per_part, show_progress=not args.no_progress, seed=args.seed,
         cfg_options=args.cfg_options, work_dir=args.work_dir, precision=args.precision,
         export_animation=tuple(args.export_animation),
-        animation_camera={k: v for k, v in (('fov', args.fov), ('focal', args.focal))
-                          if v is not None})
+        animation_camera=video_camera_args(args))
 
 
 def _message(err: BaseException) -> str:

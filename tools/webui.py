@@ -28,6 +28,7 @@ from smplestx.utils.offline import set_offline_environment
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the command line."""
     from smplestx.models.utils.precision import PRECISIONS
+    from smplestx.utils.cli import add_video_camera_args
 
     parser = argparse.ArgumentParser(
         description='SMPLest-X web demo (Gradio).',
@@ -49,11 +50,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--batch-size', type=int, default=8, help='people per model batch')
     parser.add_argument('--seed', type=int, default=0, help='seed of placeholder weights')
     parser.add_argument('--standin-dir', help='where to generate the stand-in body model')
-    camera = parser.add_mutually_exclusive_group()
-    camera.add_argument('--fov', type=float, help='animation: horizontal field of view of the '
-                        'video camera in degrees (default: focal = image diagonal)')
-    camera.add_argument('--focal', type=float,
-                        help='animation: focal length of the video camera in pixels')
+    add_video_camera_args(parser, 'animation: ')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, key=value')
     parser.add_argument('--max-upload-mb', type=int, default=200, help='largest upload')
@@ -82,14 +79,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         from smplestx.apis.webui import app as webapp
         from smplestx.apis.webui.jobs import SETUP_ERRORS, WebDemo
+        from smplestx.utils.cli import video_camera_args
 
         try:
             demo = WebDemo(args.config, args.checkpoint, args.body_model_dir, args.device,
                            args.det_config, args.det_checkpoint, tuple(args.min_box_size),
                            args.batch_size, args.seed, args.cfg_options, args.standin_dir,
                            args.max_frames, args.precision,
-                           {k: v for k, v in (('fov', args.fov), ('focal', args.focal))
-                            if v is not None} or None)
+                           video_camera_args(args) or None)
         except SETUP_ERRORS as err:
             message = err.args[0] if isinstance(err, KeyError) and err.args else err
             print(f'error: {message}', file=sys.stderr)

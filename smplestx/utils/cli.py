@@ -8,7 +8,7 @@ import argparse
 import os
 import os.path as osp
 import sys
-from typing import Callable, Optional, Sequence, Tuple, Type
+from typing import Callable, Dict, Optional, Sequence, Tuple, Type
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
@@ -38,6 +38,27 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         help='job launcher (pytorch = torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
+
+
+def add_video_camera_args(parser: argparse.ArgumentParser, prefix: str = '') -> None:
+    """``--fov`` or ``--focal``: the video camera an animation's root trajectory is in.
+
+    Args:
+        parser: The tool's parser.
+        prefix: Put before each help text (e.g. ``'animation: '``).
+    """
+    camera = parser.add_mutually_exclusive_group()
+    camera.add_argument('--fov', type=float, help=f'{prefix}horizontal field of view of the '
+                        'video camera in degrees (default: focal = image diagonal, a 53.1 deg '
+                        'diagonal field of view)')
+    camera.add_argument('--focal', type=float,
+                        help=f'{prefix}focal length of the video camera in pixels')
+
+
+def video_camera_args(args: argparse.Namespace) -> Dict[str, float]:
+    """The ``--fov``/``--focal`` given (:func:`add_video_camera_args`); empty when neither."""
+    return {name: getattr(args, name) for name in ('fov', 'focal')
+            if getattr(args, name) is not None}
 
 
 def add_cwd_to_sys_path() -> None:

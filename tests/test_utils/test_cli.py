@@ -1,8 +1,14 @@
 import argparse
 
+import pytest
 from mmengine.config import Config
 
-from smplestx.utils.cli import merge_test_args, merge_train_args
+from smplestx.utils.cli import (
+    add_video_camera_args,
+    merge_test_args,
+    merge_train_args,
+    video_camera_args,
+)
 
 
 def _cfg():
@@ -45,3 +51,15 @@ def test_test_args_set_checkpoint_and_dump():
     cfg = merge_test_args(_cfg(), args)
     assert cfg.load_from == 'ckpt.pth'
     assert cfg.test_evaluator[-1] == dict(type='DumpResults', out_file_path='p.pkl')
+
+
+def test_video_camera_args_take_fov_or_focal_not_both(capsys):
+    parser = argparse.ArgumentParser()
+    add_video_camera_args(parser, 'animation: ')
+    assert video_camera_args(parser.parse_args([])) == {}
+    assert video_camera_args(parser.parse_args(['--fov', '60'])) == {'fov': 60.0}
+    assert video_camera_args(parser.parse_args(['--focal', '800'])) == {'focal': 800.0}
+    with pytest.raises(SystemExit):
+        parser.parse_args(['--fov', '60', '--focal', '800'])
+    assert 'not allowed with argument' in capsys.readouterr().err
+    assert 'animation: horizontal field of view' in parser.format_help()

@@ -32,6 +32,7 @@ from smplestx.utils.body_model_files import (
     require_body_model_files,
     resolve_body_model_dir,
 )
+from smplestx.utils.cli import add_video_camera_args
 from smplestx.utils.standin_body_model import ensure_standin_body_model
 
 
@@ -50,10 +51,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out-dir', help='output folder (default: animation/ beside the '
                         'tracks/ folder of each track); with --format scene, give the tracks '
                         'of one video only')
-    camera = parser.add_mutually_exclusive_group()
-    camera.add_argument('--fov', type=float, help='horizontal field of view of the video '
-                        'camera in degrees (default: focal = image diagonal, 53.1 deg diagonal)')
-    camera.add_argument('--focal', type=float, help='focal length of the video camera, pixels')
+    add_video_camera_args(parser)
     parser.add_argument('--image-size', type=int, nargs=2, metavar=('W', 'H'),
                         help='video size, when neither the track nor its index.json has it')
     parser.add_argument('--body-model-dir', help='SMPL-X folder (default: '
