@@ -13,8 +13,8 @@ from torch import Tensor
 from smplestx.evaluation.functional import SMPL_LSP14_IDS, smpl_mesh_errors
 from smplestx.evaluation.functional.mesh_errors import SMPLX_PELVIS
 from smplestx.models.body_models.assets import (
-    check_smpl_model_data,
     load_pickle_safely,
+    load_smpl_model_data,
     load_smplx_assets,
 )
 from smplestx.registry import METRICS
@@ -58,8 +58,7 @@ def load_smplx2smpl(matrix: MatrixLike) -> Tensor:
 
 def load_smpl_joint_regressor(path: str) -> Tensor:
     """Read ``J_regressor`` (24, 6890) from an SMPL ``.pkl`` model as float64."""
-    data = load_pickle_safely(path)
-    check_smpl_model_data(path, data)
+    data = load_smpl_model_data(path)
     reg = data['J_regressor']
     reg = reg.toarray() if sp.issparse(reg) else np.asarray(reg)
     return torch.from_numpy(reg.astype(np.float64))

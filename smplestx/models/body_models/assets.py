@@ -32,7 +32,7 @@ from smplestx.utils.body_model_files import (
 
 __all__ = [
     'UnsafePickleError', 'load_pickle_safely', 'check_npz_safe', 'check_smplx_model_file',
-    'check_smpl_model_data',
+    'load_smpl_model_data',
     'SMPLXAssets', 'load_smplx_assets', 'make_hand_regressors', 'HAND_REGRESSOR_SPEC'
 ]
 
@@ -232,22 +232,27 @@ def check_smplx_model_file(path: str) -> None:
     _CHECKED_MODEL_FILES.add(identity)
 
 
-def check_smpl_model_data(path: str, data: Any) -> None:
-    """Check the unpickled content of an SMPL ``.pkl`` like :func:`check_smplx_model_file`.
+def load_smpl_model_data(path: str) -> Dict[str, Any]:
+    """Read an SMPL ``.pkl`` safely and check it like :func:`check_smplx_model_file`.
 
     Args:
-        path: The ``SMPL_*.pkl`` file, for the messages.
-        data: What :func:`load_pickle_safely` returned.
+        path: The ``SMPL_*.pkl`` file.
+
+    Returns:
+        Its arrays, as :func:`load_pickle_safely` read them.
 
     Raises:
+        UnsafePickleError: If it needs objects outside the allow-list.
         BodyModelFormatError: If it is not a dict of the SMPL arrays, or one is missing,
             misshapen or not finite.
     """
+    data = load_pickle_safely(path)
     if not isinstance(data, dict):
         raise BodyModelFormatError(f'{path} must hold a dict of SMPL arrays, got '
                                    f'{type(data).__name__}')
     check_model_arrays(path, data, list(data), SMPL_PKL_ARRAYS,
                        f'an SMPL model file (from {SMPL_URL})')
+    return data
 
 
 def check_model_arrays(path: str, data: Any, names: Sequence[str],

@@ -27,7 +27,7 @@ from smplestx.structures.keypoint.smplx_conventions import (
 from smplestx.utils.body_model_files import require_body_model_files, resolve_body_model_dir
 
 from ..utils.camera import project_to_heatmap
-from .assets import check_smpl_model_data, check_smplx_model_file, load_pickle_safely
+from .assets import check_smplx_model_file, load_smpl_model_data
 
 __all__ = ['SMPLXBodyModel', 'SMPLBodyModel', 'make_buffers_non_persistent']
 
@@ -225,8 +225,9 @@ def _part_relative(joint_cam: torch.Tensor) -> torch.Tensor:
 class SMPLBodyModel(nn.Module):
     """SMPL layer for SMPL-annotated ground truth (e.g. 3DPW).
 
-    The ``smpl/SMPL_{GENDER}.pkl`` file is read with :func:`load_pickle_safely` and handed to
-    ``smplx`` as arrays, so no pickle is executed by ``smplx`` itself.
+    The ``smpl/SMPL_{GENDER}.pkl`` file is read and checked with
+    :func:`~.assets.load_smpl_model_data` and handed to ``smplx`` as arrays, so no pickle is
+    executed by ``smplx`` itself.
 
     Args:
         body_model_dir: Folder holding ``smpl/SMPL_{GENDER}.pkl``; ``None`` uses
@@ -241,8 +242,7 @@ class SMPLBodyModel(nn.Module):
         relpath = f'smpl/SMPL_{gender}.pkl'
         require_body_model_files(root, [relpath])
         path = osp.join(root, relpath)
-        data = load_pickle_safely(path)
-        check_smpl_model_data(path, data)
+        data = load_smpl_model_data(path)
         with torch.device(file_backed_device()):
             self.smpl_layer = smplx.SMPL(path, data_struct=Struct(**data), gender=gender,
                                          **_NO_PARAMS_SMPL)

@@ -6,8 +6,12 @@ import scipy.sparse as sp
 import torch
 
 from smplestx.evaluation.metrics import SMPLMeshMetric
-from smplestx.evaluation.metrics.smpl_mesh_metric import load_smplx2smpl
-from smplestx.utils.body_model_files import BodyModelFilesError
+from smplestx.evaluation.metrics.smpl_mesh_metric import (
+    load_smpl_joint_regressor,
+    load_smplx2smpl,
+)
+from smplestx.models.body_models.assets import load_pickle_safely
+from smplestx.utils.body_model_files import BodyModelFilesError, BodyModelFormatError
 
 LSP14 = [1, 2, 4, 5, 7, 8, 12, 15, 16, 17, 18, 19, 20, 21]
 
@@ -126,3 +130,17 @@ def test_missing_matrix_and_bad_gt(body_model_path, case):
                                  gt_instances=dict())])
     with pytest.raises(ValueError, match='vertices, expected'):
         metric.process({}, _samples([preds[0]], [gts[0][:100]]))
+
+
+def test_smpl_joint_regressor_of_a_bad_model_file_is_one_line(body_model_path, tmp_path):
+    """The metric reads SMPL files through the same checks as the SMPL layer."""
+    source = body_model_path / 'smpl' / 'SMPL_NEUTRAL.pkl'
+    assert load_smpl_joint_regressor(str(source)).shape == (24, 6890)
+    data = load_pickle_safely(str(source))
+    data.pop('J_regressor')
+    path = tmp_path / 'SMPL_NEUTRAL.pkl'
+    with open(path, 'wb') as f:
+        pickle.dump(data, f)
+    with pytest.raises(BodyModelFormatError,
+                       match=rf'^{path} lacks the array\(s\) J_regressor; is it an SMPL model'):
+        load_smpl_joint_regressor(str(path))
